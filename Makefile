@@ -1,0 +1,24 @@
+# Both targets create or refresh .venv/ and install graphc with its dependencies from the package registries.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: venv test demo clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,demo]'
+	touch $(STAMP)
+
+test: $(STAMP)
+	GRAPHC_CACHE_DIR=$${GRAPHC_CACHE_DIR:-$(CURDIR)/.graphc-cache/test} $(PY) -m pytest -q -n 2 tests
+
+demo: $(STAMP)
+	$(PY) examples/train_digits.py
+
+clean:
+	rm -rf $(VENV) .graphc-cache .pytest_cache build dist
