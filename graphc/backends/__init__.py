@@ -1,0 +1,1 @@
+"""Backends turn a FunctionGraph into a program with ``run(values, borrow) -> list of arrays``."""

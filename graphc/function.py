@@ -1,0 +1,141 @@
+"""The compiled callable: argument checking, outputs, and simultaneous, atomic shared-variable updates."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from graphc.config import config
+from graphc.graph.basic import Constant, SharedVariable, Variable, ancestors
+from graphc.graph.fg import FunctionGraph
+from graphc.graph.clone import clone_graph
+
+BACKENDS = ("c", "py")
+
+
+def _normalize_updates(updates) -> list[tuple[SharedVariable, Variable]]:
+    from graphc.ops.convert import as_tensor
+    from graphc.ops.elemwise import cast
+    pairs = list(updates.items()) if isinstance(updates, dict) else list(updates or [])
+    seen: set[int] = set()
+    out = []
+    for pair in pairs:
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise TypeError(f"each update must be a (shared_variable, new_value) pair, got {pair!r}")
+        target, expr = pair
+        if not isinstance(target, SharedVariable):
+            raise TypeError(f"update target {target!r} is not a shared variable (make it with gc.shared)")
+        if id(target) in seen:
+            raise ValueError(f"shared variable {target!r} is updated twice")
+        seen.add(id(target))
+        expr = as_tensor(expr)
+        if expr.ndim != target.ndim:
+            raise TypeError(f"update of {target!r}: new value has {expr.ndim} dims ({expr.type}), "
+                            f"the shared variable has {target.ndim} ({target.type})")
+        if expr.dtype != target.dtype:
+            if not np.can_cast(expr.dtype, target.dtype, "same_kind"):
+                raise TypeError(f"update of {target!r}: new value has dtype {expr.dtype}, the shared variable "
+                                f"{target.dtype}; cast it explicitly")
+            expr = cast(expr, target.dtype)
+        out.append((target, expr))
+    return out
+
+
+class Function:
+    """A compiled graph. Call it with the explicit inputs' values; it returns the outputs (an array for a single
+    output, a list for a list) and applies the updates to shared variables, all at once, only if the call succeeds."""
+
+    def __init__(self, inputs: Sequence[Variable], outputs, updates=None, backend: str | None = None,
+                 borrow: bool = False, name: str | None = None):
+        backend = backend or config.backend
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
+        self.name = name
+        self.backend = backend
+        self.borrow = borrow
+        self.trust_input = False
+        self.single_output = isinstance(outputs, Variable)
+        user_outputs = [] if outputs is None else [outputs] if self.single_output else list(outputs)
+        from graphc.ops.convert import as_tensor
+        user_outputs = [as_tensor(o) for o in user_outputs]
+        self.inputs = self._check_inputs(inputs)
+        self.updates = _normalize_updates(updates)
+        roots = user_outputs + [e for _, e in self.updates]
+        explicit = set(map(id, self.inputs))
+        implicit = [v for v in ancestors(roots) if isinstance(v, SharedVariable) and id(v) not in explicit]
+        for target, _ in self.updates:
+            if id(target) not in {id(v) for v in implicit} and id(target) not in explicit:
+                implicit.append(target)
+        self.shared_inputs: list[SharedVariable] = implicit
+        self.n_outputs = len(user_outputs)
+        self.user_fgraph = FunctionGraph(self.inputs + implicit, roots)
+        self.fgraph = FunctionGraph(*clone_graph(self.inputs + implicit, roots))
+        self._update_positions = [self.shared_inputs.index(t) if t in self.shared_inputs else None
+                                  for t, _ in self.updates]
+        self._input_names = [v.name or f"#{i}" for i, v in enumerate(self.inputs)]
+        self.program = self._build_program()
+
+    @staticmethod
+    def _check_inputs(inputs) -> list[Variable]:
+        if isinstance(inputs, Variable):
+            raise TypeError("function inputs must be a list of variables, e.g. gc.function([x], ...)")
+        inputs = list(inputs)
+        for i, v in enumerate(inputs):
+            if not isinstance(v, Variable):
+                raise TypeError(f"input {i} is {type(v).__name__}, not a symbolic variable")
+            if isinstance(v, Constant) or isinstance(v, SharedVariable):
+                raise TypeError(f"input {v!r} is a {type(v).__name__}; only free symbolic variables can be inputs")
+            if v.owner is not None:
+                raise TypeError(f"input {v!r} is computed by {v.owner.op}; inputs must be free variables")
+        if len({id(v) for v in inputs}) != len(inputs):
+            raise ValueError("the same variable appears twice in the inputs")
+        return inputs
+
+    def _build_program(self):
+        if self.backend == "py":
+            from graphc.backends.py import PyProgram
+            return PyProgram(self.fgraph)
+        from graphc.backends.c import CProgram
+        return CProgram(self.fgraph, self.user_fgraph)
+
+    def __call__(self, *args, **kwargs):
+        if kwargs:
+            args = self._merge_keywords(args, kwargs)
+        if len(args) != len(self.inputs):
+            raise TypeError(f"this function takes {len(self.inputs)} input(s) "
+                            f"({', '.join(self._input_names)}), got {len(args)}")
+        if self.trust_input:
+            values = list(args)
+        else:
+            values = [v.type.filter(a, n) for v, a, n in zip(self.inputs, args, self._input_names)]
+        values += [s._value for s in self.shared_inputs]
+        results = self.program.run(values, self.borrow)
+        outputs = results[:self.n_outputs]
+        for (target, _), value in zip(self.updates, results[self.n_outputs:]):
+            target._value = value
+        if self.single_output:
+            return outputs[0]
+        return outputs
+
+    def _merge_keywords(self, args, kwargs) -> tuple:
+        values = list(args) + [None] * (len(self.inputs) - len(args))
+        names = {v.name: i for i, v in enumerate(self.inputs) if v.name}
+        for key, value in kwargs.items():
+            if key not in names:
+                raise TypeError(f"unknown input name {key!r}; inputs are {', '.join(self._input_names)}")
+            if names[key] < len(args):
+                raise TypeError(f"input {key!r} given twice")
+            values[names[key]] = value
+        missing = [self._input_names[i] for i, v in enumerate(values) if v is None]
+        if missing:
+            raise TypeError(f"missing input(s): {', '.join(missing)}")
+        return tuple(values)
+
+    def __repr__(self) -> str:
+        return f"<graphc.Function {self.name or ''} backend={self.backend} {self.fgraph}>"
+
+
+def function(inputs, outputs=None, updates=None, backend: str | None = None, borrow: bool = False,
+             name: str | None = None) -> Function:
+    """Compile ``inputs -> outputs`` (with ``updates`` to shared variables) into a callable."""
+    return Function(inputs, outputs, updates=updates, backend=backend, borrow=borrow, name=name)

@@ -1,0 +1,66 @@
+"""FunctionGraph: a graph with fixed inputs and outputs, its clients map, and safe replacement."""
+from __future__ import annotations
+
+from graphc.graph.basic import Apply, Constant, Variable, toposort
+
+
+class FunctionGraph:
+    """The whole computation of one function: ``inputs`` (explicit then shared) to ``outputs``.
+
+    Keeps, for each variable, the list of (node, input position) that use it; an output position is recorded as
+    ("output", i). Rewrites change the graph only through ``replace``, which re-validates types."""
+
+    def __init__(self, inputs: list[Variable], outputs: list[Variable]):
+        self.inputs = list(inputs)
+        self.outputs = list(outputs)
+        self._rebuild()
+
+    def _rebuild(self) -> None:
+        self.apply_nodes = toposort(self.outputs)
+        self.clients: dict[Variable, list[tuple[Apply | str, int]]] = {}
+        for var in self.inputs:
+            self.clients.setdefault(var, [])
+        for node in self.apply_nodes:
+            for var in node.outputs:
+                self.clients.setdefault(var, [])
+            for pos, var in enumerate(node.inputs):
+                self.clients.setdefault(var, []).append((node, pos))
+        for pos, var in enumerate(self.outputs):
+            self.clients.setdefault(var, []).append(("output", pos))
+        self.validate()
+
+    def validate(self) -> None:
+        """Every free variable must be a declared input or a constant."""
+        declared = set(map(id, self.inputs))
+        for node in self.apply_nodes:
+            for var in node.inputs:
+                if var.owner is None and id(var) not in declared and not isinstance(var, Constant):
+                    raise ValueError(f"the graph uses {var!r} ({var.type}), which is not among the function's "
+                                     f"inputs; add it to the input list")
+
+    def toposort(self) -> list[Apply]:
+        return list(self.apply_nodes)
+
+    def variables(self) -> list[Variable]:
+        seen: dict[int, Variable] = {}
+        for var in self.inputs:
+            seen.setdefault(id(var), var)
+        for node in self.apply_nodes:
+            for var in node.inputs + node.outputs:
+                seen.setdefault(id(var), var)
+        return list(seen.values())
+
+    def replace(self, old: Variable, new: Variable, reason: str = "") -> None:
+        """Make every user of ``old`` use ``new`` instead; types must match exactly."""
+        if old.type != new.type:
+            raise TypeError(f"replace{f' ({reason})' if reason else ''}: {old!r} has type {old.type} but its "
+                            f"replacement {new!r} has type {new.type}")
+        for client, pos in list(self.clients.get(old, [])):
+            if client == "output":
+                self.outputs[pos] = new
+            else:
+                client.inputs[pos] = new
+        self._rebuild()
+
+    def __repr__(self) -> str:
+        return f"FunctionGraph({len(self.inputs)} inputs, {len(self.apply_nodes)} nodes, {len(self.outputs)} outputs)"

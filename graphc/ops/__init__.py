@@ -1,0 +1,1 @@
+"""Op families, one module each: elemwise, reduce, shape, subtensor, blas, nnet."""
