@@ -1,0 +1,3 @@
+"""(being written)"""
+def dot(*a, **k): raise NotImplementedError
+def matmul(*a, **k): raise NotImplementedError
