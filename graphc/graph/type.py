@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-DTYPES = ("bool", "int8", "uint8", "int16", "int32", "int64", "float32", "float64")
+DTYPES = ("bool", "int8", "uint8", "int16", "int32", "int64", "float32", "float64", "uint64")
+"""The last, uint64, is only what numpy's sum/prod of uint8 gives; it is not a declared input dtype."""
 MAX_NDIM = 16
 
 

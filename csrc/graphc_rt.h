@@ -1,0 +1,243 @@
+/* Runtime support shared by all generated C: errors, checked allocation, broadcasting, views, copies,
+ * numpy-exact scalar helpers. Everything is static inline: a generated library carries only what it uses. */
+#ifndef GRAPHC_RT_H
+#define GRAPHC_RT_H
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "graphc_abi.h"
+
+#define GC_TRY(expr) do { if ((expr) != GC_OK) goto fail; } while (0)
+#define GC_ALIGN 64
+
+static int gc_error(gc_status *st, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int gc_error(gc_status *st, int code, const char *fmt, ...) {
+    if (st->code == GC_OK) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(st->message, sizeof st->message, fmt, ap);
+        va_end(ap);
+        st->code = code;
+    }
+    return code;
+}
+
+/* "(2, 3)" into buf, for error messages */
+static const char *gc_shape_str(char *buf, size_t n, int nd, const int64_t *shape) {
+    size_t used = (size_t)snprintf(buf, n, "(");
+    for (int d = 0; d < nd && used < n; ++d)
+        used += (size_t)snprintf(buf + used, n - used, d + 1 < nd ? "%lld, " : (nd == 1 ? "%lld," : "%lld"),
+                                 (long long)shape[d]);
+    if (used < n) snprintf(buf + used, n - used, ")");
+    return buf;
+}
+
+static int64_t gc_size(const gc_array *a) {
+    int64_t n = 1;
+    for (int d = 0; d < a->ndim; ++d) n *= a->shape[d];
+    return n;
+}
+
+static bool gc_is_contiguous(const gc_array *a) {
+    int64_t expect = 1;
+    for (int d = a->ndim - 1; d >= 0; --d) {
+        if (a->shape[d] != 1 && a->strides[d] != expect) return false;
+        expect *= a->shape[d];
+    }
+    return true;
+}
+
+static void gc_set_contiguous_strides(gc_array *a) {
+    int64_t s = 1;
+    for (int d = a->ndim - 1; d >= 0; --d) { a->strides[d] = s; s *= a->shape[d]; }
+}
+
+/* Allocate a contiguous array of the given shape; *buf receives the owned pointer (freed by the caller).
+ * If reuse is non-NULL and holds a caller buffer of exactly this shape, that buffer is used instead. */
+static int gc_alloc(gc_status *st, gc_array *a, void **buf, int nd, const int64_t *shape, size_t itemsize,
+                    gc_array *reuse) {
+    a->ndim = nd;
+    a->owned = 0;
+    int64_t n = 1;
+    for (int d = 0; d < nd; ++d) {
+        if (shape[d] < 0) return gc_error(st, GC_ERR_VALUE, "negative dimension %lld", (long long)shape[d]);
+        a->shape[d] = shape[d];
+        if (shape[d] && n > INT64_MAX / shape[d])
+            return gc_error(st, GC_ERR_MEMORY, "array of shape too large to allocate");
+        n *= shape[d];
+    }
+    gc_set_contiguous_strides(a);
+    if (reuse && reuse->data && reuse->ndim == nd && memcmp(reuse->shape, shape, sizeof(int64_t) * nd) == 0) {
+        a->data = reuse->data;
+        *buf = NULL;
+        return GC_OK;
+    }
+    if ((uint64_t)n > (uint64_t)(SIZE_MAX / 2) / itemsize)
+        return gc_error(st, GC_ERR_MEMORY, "array too large to allocate");
+    size_t bytes = (size_t)n * itemsize;
+    bytes = (bytes + GC_ALIGN - 1) / GC_ALIGN * GC_ALIGN;
+    void *p = aligned_alloc(GC_ALIGN, bytes ? bytes : GC_ALIGN);
+    if (!p) return gc_error(st, GC_ERR_MEMORY, "out of memory allocating %zu bytes", bytes);
+    *buf = p;
+    a->data = (char *)p;
+    return GC_OK;
+}
+
+/* numpy broadcasting of n arrays into out_shape (nd = output rank); label names the node in errors. */
+static int gc_broadcast(gc_status *st, const char *label, int nd, int64_t *out_shape, int n,
+                        const gc_array *const *arrays) {
+    for (int d = 0; d < nd; ++d) out_shape[d] = 1;
+    for (int i = 0; i < n; ++i) {
+        const gc_array *a = arrays[i];
+        for (int k = 0; k < a->ndim; ++k) {
+            int d = nd - a->ndim + k;
+            int64_t s = a->shape[k];
+            if (s == out_shape[d] || s == 1) continue;
+            if (out_shape[d] == 1) { out_shape[d] = s; continue; }
+            char b1[256], b2[256];
+            return gc_error(st, GC_ERR_VALUE, "%s: operands could not be broadcast together: shape %s against %s",
+                            label, gc_shape_str(b1, sizeof b1, a->ndim, a->shape),
+                            gc_shape_str(b2, sizeof b2, nd, out_shape));
+        }
+    }
+    return GC_OK;
+}
+
+/* Strides of a broadcast to an nd-dim shape: 0 where the array has size 1 or lacks the dim. */
+static void gc_bcast_strides(const gc_array *a, int nd, const int64_t *shape, int64_t *strides) {
+    for (int d = 0; d < nd; ++d) {
+        int k = d - (nd - a->ndim);
+        strides[d] = (k < 0 || (a->shape[k] == 1 && shape[d] != 1)) ? 0 : a->strides[k];
+    }
+}
+
+/* dst[...] = src broadcast to dst's shape, element by element, for any itemsize. */
+static void gc_copy_bcast(gc_array *dst, const gc_array *src, size_t itemsize) {
+    int nd = dst->ndim;
+    int64_t n = gc_size(dst);
+    if (n == 0) return;
+    int64_t ss[GC_MAX_NDIM], idx[GC_MAX_NDIM] = {0};
+    gc_bcast_strides(src, nd, dst->shape, ss);
+    if (gc_is_contiguous(dst) && src->ndim == nd && gc_is_contiguous(src) &&
+        memcmp(src->shape, dst->shape, sizeof(int64_t) * nd) == 0) {
+        memmove(dst->data, src->data, (size_t)n * itemsize);
+        return;
+    }
+    for (int64_t i = 0; i < n; ++i) {
+        int64_t so = 0, doff = 0;
+        for (int d = 0; d < nd; ++d) { so += idx[d] * ss[d]; doff += idx[d] * dst->strides[d]; }
+        memcpy(dst->data + doff * (int64_t)itemsize, src->data + so * (int64_t)itemsize, itemsize);
+        for (int d = nd - 1; d >= 0; --d) { if (++idx[d] < dst->shape[d]) break; idx[d] = 0; }
+    }
+}
+
+/* A fresh contiguous copy of src (used when an output would alias an input or another output). */
+static int gc_copy_new(gc_status *st, gc_array *dst, void **buf, const gc_array *src, size_t itemsize,
+                       gc_array *reuse) {
+    if (gc_alloc(st, dst, buf, src->ndim, src->shape, itemsize, reuse) != GC_OK) return st->code;
+    gc_copy_bcast(dst, src, itemsize);
+    return GC_OK;
+}
+
+/* Publish v as an output: hand over the buffer this call allocated for it (*own), keep a result written into the
+ * caller's borrowed buffer, or else copy (v is a view, an input, a constant, or already handed over). */
+static int gc_output(gc_status *st, gc_array *out, const gc_array *v, void **own, size_t itemsize) {
+    if (own && *own && v->data == (char *)*own && gc_is_contiguous(v)) {
+        *out = *v;
+        out->owned = 1;
+        *own = NULL;
+        return GC_OK;
+    }
+    if (out->data && v->data == out->data && out->ndim == v->ndim && gc_is_contiguous(v) &&
+        memcmp(out->shape, v->shape, sizeof(int64_t) * (size_t)v->ndim) == 0) {
+        *out = *v;
+        out->owned = 0;
+        return GC_OK;
+    }
+    gc_array fresh;
+    void *buf = NULL;
+    if (gc_copy_new(st, &fresh, &buf, v, itemsize, out) != GC_OK) return st->code;
+    *out = fresh;
+    out->owned = buf != NULL;
+    return GC_OK;
+}
+
+/* Read element 0 of a scalar (0-d) array of any graphc dtype as int64 / double. */
+#define GC_READ_SCALAR(a, ctype) (*(const ctype *)(a).data)
+
+/* ---- numpy-exact scalar helpers ------------------------------------------------------------------- */
+#define GC_INT_HELPERS(T, UT)                                                                            \
+static inline T gc_floordiv_##T(T a, T b) {                                                              \
+    if (b == 0) return 0;                                                                                \
+    if (b == -1) return (T)(0 - (UT)a);                                                                  \
+    T q = a / b;                                                                                         \
+    if ((a % b != 0) && ((a < 0) != (b < 0))) q -= 1;                                                    \
+    return q;                                                                                            \
+}                                                                                                        \
+static inline T gc_mod_##T(T a, T b) {                                                                   \
+    if (b == 0 || b == -1) return 0;                                                                     \
+    T r = a % b;                                                                                         \
+    if (r != 0 && ((r < 0) != (b < 0))) r += b;                                                          \
+    return r;                                                                                            \
+}                                                                                                        \
+static inline T gc_pow_##T(T a, T b, int *bad) {                                                         \
+    if (b < 0) { *bad = 1; return 0; }                                                                   \
+    UT r = 1, base = (UT)a;                                                                              \
+    while (b) { if (b & 1) r *= base; base *= base; b >>= 1; }                                           \
+    return (T)r;                                                                                         \
+}
+#define GC_UINT_HELPERS(T)                                                                               \
+static inline T gc_floordiv_##T(T a, T b) { return b ? (T)(a / b) : 0; }                                 \
+static inline T gc_mod_##T(T a, T b) { return b ? (T)(a % b) : 0; }                                      \
+static inline T gc_pow_##T(T a, T b, int *bad) {                                                         \
+    (void)bad; T r = 1, base = a;                                                                        \
+    while (b) { if (b & 1) r = (T)(r * base); base = (T)(base * base); b >>= 1; }                        \
+    return r;                                                                                            \
+}
+GC_INT_HELPERS(int8_t, uint8_t)
+GC_INT_HELPERS(int16_t, uint16_t)
+GC_INT_HELPERS(int32_t, uint32_t)
+GC_INT_HELPERS(int64_t, uint64_t)
+GC_UINT_HELPERS(uint8_t)
+GC_UINT_HELPERS(uint64_t)
+
+/* numpy's npy_divmod for floats: floor division and remainder with Python's sign rules. */
+#define GC_FLOAT_HELPERS(T, SFX)                                                                         \
+static inline T gc_floordiv_##T(T a, T b) {                                                              \
+    if (b == 0) return a / b;                                                                            \
+    T mod = fmod##SFX(a, b);                                                                             \
+    T div = (a - mod) / b;                                                                               \
+    if (mod != 0 && ((b < 0) != (mod < 0))) div -= 1;                                                    \
+    if (div == 0) return copysign##SFX(0, a / b);                                                        \
+    T fl = floor##SFX(div);                                                                              \
+    if (div - fl > (T)0.5) fl += 1;                                                                      \
+    return fl;                                                                                           \
+}                                                                                                        \
+static inline T gc_mod_##T(T a, T b) {                                                                   \
+    if (b == 0) return fmod##SFX(a, b);                                                                  \
+    T mod = fmod##SFX(a, b);                                                                             \
+    if (mod != 0) { if ((b < 0) != (mod < 0)) mod += b; }                                                \
+    else mod = copysign##SFX(0, b);                                                                      \
+    return mod;                                                                                          \
+}                                                                                                        \
+static inline T gc_sigmoid_##T(T x) {                                                                    \
+    T e = exp##SFX(-fabs##SFX(x));                                                                       \
+    return x >= 0 ? 1 / (1 + e) : e / (1 + e);                                                           \
+}                                                                                                        \
+static inline T gc_softplus_##T(T x) {                                                                   \
+    return log1p##SFX(exp##SFX(-fabs##SFX(x))) + (x > 0 ? x : 0);                                        \
+}                                                                                                        \
+static inline T gc_sign_##T(T x) { return isnan(x) ? x : (T)((x > 0) - (x < 0)); }                       \
+static inline T gc_max_##T(T a, T b) { return (isnan(a) || a >= b) ? a : b; }                            \
+static inline T gc_min_##T(T a, T b) { return (isnan(a) || a <= b) ? a : b; }
+typedef float float32_t;
+typedef double float64_t;
+GC_FLOAT_HELPERS(float32_t, f)
+GC_FLOAT_HELPERS(float64_t, )
+
+#endif

@@ -1,0 +1,1 @@
+"""Lowering of a FunctionGraph to source text (C; CUDA later), from Jinja templates."""

@@ -1,0 +1,198 @@
+"""Lowering a FunctionGraph to one C translation unit with one entry point (``graphc_run``).
+
+Each op family registers a lowering: a function (node, ctx) -> C statements. Kernels that several nodes share
+(same types, same scalar expression) become one static helper function. Buffers are freed after their last use
+in the schedule; an output's buffer is handed to the caller."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Callable
+
+import numpy as np
+
+from graphc.graph.basic import Apply, Constant, Variable
+from graphc.graph.fg import FunctionGraph
+from graphc.codegen.scalar import ctype
+
+Lowering = Callable[[Apply, "CContext"], str]
+LOWERINGS: dict[type, Lowering] = {}
+VIEW_OF: dict[type, int] = {}
+
+
+def register(op_type: type, view_of: int | None = None) -> Callable[[Lowering], Lowering]:
+    """Register the C lowering of ``op_type``. ``view_of=i``: the output may alias input i's memory."""
+    def wrap(fn: Lowering) -> Lowering:
+        LOWERINGS[op_type] = fn
+        if view_of is not None:
+            VIEW_OF[op_type] = view_of
+        return fn
+    return wrap
+
+
+@lru_cache(maxsize=1)
+def jinja_env():
+    import jinja2
+    from graphc.resources import resource_dir
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(resource_dir("templates"))),
+                              keep_trailing_newline=True, trim_blocks=False, lstrip_blocks=False,
+                              undefined=jinja2.StrictUndefined)
+
+
+def render(template: str, **kwargs) -> str:
+    return jinja_env().get_template(template).render(**kwargs)
+
+
+def c_string(text: str) -> str:
+    """A C string literal for arbitrary text (names may hold quotes, backslashes, newlines, ``*/``)."""
+    return json.dumps(text, ensure_ascii=True).replace("?", "\\?")
+
+
+def c_comment(text: str) -> str:
+    return text.replace("*/", "* /").replace("\n", " ")
+
+
+@dataclass
+class CContext:
+    """What a lowering needs: C names of variables and buffers, allocation, shared helpers."""
+
+    fgraph: FunctionGraph
+    names: dict[int, str] = field(default_factory=dict)
+    helpers: dict[str, tuple[str, str]] = field(default_factory=dict)
+    includes: list[str] = field(default_factory=list)
+    output_slot: dict[int, int] = field(default_factory=dict)
+
+    def name(self, var: Variable) -> str:
+        return self.names[id(var)]
+
+    def buf(self, var: Variable) -> str:
+        return "b" + self.names[id(var)][1:]
+
+    def ctype(self, var: Variable) -> str:
+        return ctype(var.dtype)
+
+    def reuse(self, var: Variable) -> str:
+        """The caller's borrowed buffer for this variable if it is an output, for gc_alloc."""
+        slot = self.output_slot.get(id(var))
+        return "NULL" if slot is None else f"&outputs[{slot}]"
+
+    def alloc(self, var: Variable, shape: str) -> str:
+        """C statement allocating ``var`` (contiguous) with the int64 shape array expression ``shape``."""
+        return (f"GC_TRY(gc_alloc(st, &{self.name(var)}, &{self.buf(var)}, {var.ndim}, {shape}, "
+                f"sizeof({self.ctype(var)}), {self.reuse(var)}));")
+
+    def helper(self, key: str, build: Callable[[str], str]) -> str:
+        """Name of the shared helper for ``key``, rendering it with ``build(name)`` the first time."""
+        if key not in self.helpers:
+            name = f"k{len(self.helpers)}"
+            self.helpers[key] = (name, build(name))
+        return self.helpers[key][0]
+
+    def include(self, header: str) -> None:
+        if header not in self.includes:
+            self.includes.append(header)
+
+
+def _constant_entry(name: str, const: Constant) -> dict:
+    data = np.ascontiguousarray(const.data)
+    flat = data.reshape(-1)
+    if data.dtype.kind == "f":
+        values = ", ".join(_float_literal(float(v), data.dtype.name) for v in flat)
+    elif data.dtype.kind == "b":
+        values = ", ".join("1" if v else "0" for v in flat)
+    else:
+        values = ", ".join(f"{int(v)}" + ("LL" if data.dtype.itemsize == 8 else "") for v in flat)
+    strides = [s // data.itemsize for s in data.strides]
+    return {"name": name, "ctype": ctype(const.dtype), "count": max(flat.size, 1), "init": values or "0",
+            "ndim": data.ndim, "shape": ", ".join(map(str, data.shape)) or "0",
+            "strides": ", ".join(map(str, strides)) or "0"}
+
+
+def _float_literal(v: float, dtype: str) -> str:
+    if np.isnan(v):
+        return "NAN"
+    if np.isinf(v):
+        return "INFINITY" if v > 0 else "-INFINITY"
+    text = float(v).hex()
+    return text + ("f" if dtype == "float32" else "")
+
+
+def _alias_groups(fgraph: FunctionGraph, order: list[Apply]) -> dict[int, int]:
+    """Union-find over views: variables that may share memory get one group id."""
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        while parent.get(x, x) != x:
+            x = parent[x]
+        return x
+
+    for node in order:
+        view = VIEW_OF.get(type(node.op))
+        if view is not None:
+            parent[find(id(node.outputs[0]))] = find(id(node.inputs[view]))
+    return {id(v): find(id(v)) for v in fgraph.variables()}
+
+
+def generate(fgraph: FunctionGraph, version: str, par_threshold: int) -> str:
+    """The whole C source for ``fgraph``: deterministic for a given graph."""
+    import graphc.codegen.lowerings  # noqa: F401  (registers every op family's lowering)
+    order = fgraph.toposort()
+    ctx = CContext(fgraph)
+    input_vars, constants, locals_, buffers = [], [], [], []
+    for i, var in enumerate(fgraph.inputs):
+        ctx.names[id(var)] = f"v{i}"
+        input_vars.append({"name": f"v{i}", "index": i})
+    counter = len(fgraph.inputs)
+    for node in order:
+        for var in node.inputs:
+            if isinstance(var, Constant) and id(var) not in ctx.names:
+                ctx.names[id(var)] = f"v{counter}"
+                constants.append(_constant_entry(f"v{counter}", var))
+                counter += 1
+        for var in node.outputs:
+            ctx.names[id(var)] = f"v{counter}"
+            locals_.append(f"v{counter}")
+            buffers.append(f"b{counter}")
+            counter += 1
+    for var in fgraph.outputs:
+        if isinstance(var, Constant) and id(var) not in ctx.names:
+            ctx.names[id(var)] = f"v{counter}"
+            constants.append(_constant_entry(f"v{counter}", var))
+            counter += 1
+    for slot, var in enumerate(fgraph.outputs):
+        ctx.output_slot.setdefault(id(var), slot)
+
+    groups = _alias_groups(fgraph, order)
+    last_use: dict[int, int] = {}
+    for step, node in enumerate(order):
+        for var in node.inputs + node.outputs:
+            last_use[groups[id(var)]] = step
+    live_to_end = {groups[id(v)] for v in fgraph.outputs}
+    owned_by_group: dict[int, list[str]] = {}
+    for node in order:
+        for var in node.outputs:
+            owned_by_group.setdefault(groups[id(var)], []).append(ctx.buf(var))
+
+    steps = []
+    for step, node in enumerate(order):
+        lower = LOWERINGS.get(type(node.op))
+        if lower is None:
+            raise NotImplementedError(f"the C backend has no lowering for {node.op}; use backend='py'")
+        frees = [b for g, bs in owned_by_group.items() if last_use.get(g) == step and g not in live_to_end
+                 for b in bs]
+        steps.append({"comment": c_comment(f"{step}: {node.op} -> {', '.join(ctx.name(o) for o in node.outputs)}"),
+                      "code": lower(node, ctx).strip(), "frees": frees})
+    outputs = []
+    for slot, var in enumerate(fgraph.outputs):
+        own = f"&{ctx.buf(var)}" if var.owner is not None else "NULL"
+        outputs.append({"index": slot, "var": ctx.name(var), "own": own, "ctype": ctype(var.dtype)})
+    summary = c_comment(f"{len(fgraph.inputs)} inputs, {len(order)} nodes, {len(fgraph.outputs)} outputs")
+    return render("module.c.j2", version=version, summary=summary, includes=ctx.includes,
+                  par_threshold=par_threshold, constants=constants, helpers=[h for _, h in ctx.helpers.values()],
+                  input_vars=input_vars, locals=locals_, buffers=buffers, steps=steps, outputs=outputs)
+
+
+def node_label(node: Apply) -> str:
+    """A C string literal naming the node in error messages."""
+    return c_string(f"{node.op}")

@@ -1,0 +1,2 @@
+"""C lowerings, one module per op family; importing this package registers them all."""
+from graphc.codegen.lowerings import elemwise, reduce, shape  # noqa: F401

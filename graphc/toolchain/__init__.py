@@ -1,0 +1,1 @@
+"""Compiler discovery and flags, the on-disk cache, and loading of compiled libraries."""

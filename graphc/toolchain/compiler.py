@@ -1,0 +1,79 @@
+"""The C compiler: which one, with which flags, and what identifies a build (for cache keys).
+
+Compilers are always run with an argument list, never through a shell."""
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import sysconfig
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from graphc.config import config
+from graphc.resources import resource_dir
+
+
+class CompileError(RuntimeError):
+    """The C compiler rejected generated code: a graphc bug; the message holds the compiler's output."""
+
+
+@dataclass(frozen=True)
+class Toolchain:
+    cc: str
+    cflags: tuple[str, ...]
+    ldflags: tuple[str, ...]
+    identity: str
+
+    def compile_shared(self, source: Path, output: Path) -> None:
+        cmd = [self.cc, *self.cflags, str(source), "-o", str(output), *self.ldflags]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise CompileError(f"C compilation failed ({' '.join(cmd)}):\n{proc.stderr[-8000:]}")
+
+
+@lru_cache(maxsize=1)
+def _blas() -> tuple[str, str, str, str]:
+    """(include dir, lib dir, library name, version) of the scipy-openblas32 wheel."""
+    import scipy_openblas32 as ob
+    return ob.get_include_dir(), ob.get_lib_dir(), ob.get_library(), getattr(ob, "__version__", "?")
+
+
+def _file_identity(path: str) -> str:
+    st = os.stat(path)
+    return f"{os.path.realpath(path)}:{st.st_size}:{int(st.st_mtime)}"
+
+
+@lru_cache(maxsize=1)
+def _cpu_target() -> str:
+    """The CPU the code is built for; -march=native output must not be reused on another CPU."""
+    if config.march != "native":
+        return config.march
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+        model = next((l for l in text.splitlines() if l.startswith(("model name", "flags", "Features"))), "")
+        flags = next((l for l in text.splitlines() if l.startswith(("flags", "Features"))), "")
+        return hashlib.sha256((model + flags).encode()).hexdigest()[:16]
+    except OSError:
+        return platform.processor() or platform.machine()
+
+
+@lru_cache(maxsize=1)
+def toolchain() -> Toolchain:
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    if not cc:
+        raise CompileError("no C compiler found: install gcc (or set CC) to use the 'c' backend")
+    cc = shutil.which(cc) or cc
+    inc, libdir, lib, blas_version = _blas()
+    march = [f"-march={config.march}"] if config.march else []
+    cflags = (config.cflags_opt, "-g0", "-std=gnu11", "-fPIC", "-shared", "-fwrapv", "-fno-math-errno",
+              "-fopenmp", *march, "-Wno-unused-function", f"-I{resource_dir('csrc')}", f"-I{inc}")
+    ldflags = (f"-L{libdir}", f"-l{lib}", f"-Wl,-rpath,{libdir}", "-lm")
+    identity = "|".join([_file_identity(cc), " ".join(cflags[:-2]), " ".join(ldflags[1:2]), _cpu_target(),
+                         f"blas={lib}-{blas_version}", f"py={sys.implementation.cache_tag}",
+                         sysconfig.get_platform()])
+    return Toolchain(cc, cflags, ldflags, identity)
