@@ -35,4 +35,10 @@ typedef struct gc_status {
 enum { GC_OK = 0, GC_ERR_VALUE = 1, GC_ERR_INDEX = 2, GC_ERR_MEMORY = 3, GC_ERR_TYPE = 4, GC_ERR_RUNTIME = 5 };
 
 int graphc_run(gc_status *status, const gc_array *inputs, gc_array *outputs);
+
+/* The entry the Python side calls: a compact form of the inputs, unpacked by code shared by every library.
+ * data[i] points at input i's first element; meta holds, for each input in turn, its shape then its strides in
+ * BYTES (numpy's own form). Strides must be multiples of the itemsize (aligned arrays). If reuse_outputs is 0,
+ * the output descriptors are cleared first, so the caller need not reset them between calls. */
+int graphc_call(gc_status *status, char *const *data, const int64_t *meta, gc_array *outputs, int reuse_outputs);
 #endif

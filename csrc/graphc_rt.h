@@ -167,6 +167,22 @@ static int gc_output(gc_status *st, gc_array *out, const gc_array *v, void **own
     return GC_OK;
 }
 
+/* Fill input descriptors from graphc_call's compact form; ndims/itemsizes are the graph's static input types. */
+static void gc_unpack_inputs(int n, const int *ndims, const int *itemsizes, char *const *data, const int64_t *meta,
+                             gc_array *ins) {
+    for (int i = 0; i < n; ++i) {
+        int nd = ndims[i];
+        ins[i].data = data[i];
+        ins[i].ndim = nd;
+        ins[i].owned = 0;
+        for (int d = 0; d < nd; ++d) {
+            ins[i].shape[d] = meta[d];
+            ins[i].strides[d] = meta[nd + d] / itemsizes[i];
+        }
+        meta += 2 * nd;
+    }
+}
+
 /* Read element 0 of a scalar (0-d) array of any graphc dtype as int64 / double. */
 #define GC_READ_SCALAR(a, ctype) (*(const ctype *)(a).data)
 

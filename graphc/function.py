@@ -73,6 +73,7 @@ class Function:
         self._update_positions = [self.shared_inputs.index(t) if t in self.shared_inputs else None
                                   for t, _ in self.updates]
         self._input_names = [v.name or f"#{i}" for i, v in enumerate(self.inputs)]
+        self._filters = [v.type.filter for v in self.inputs]
         self.program = self._build_program()
 
     @staticmethod
@@ -107,15 +108,15 @@ class Function:
         if self.trust_input:
             values = list(args)
         else:
-            values = [v.type.filter(a, n) for v, a, n in zip(self.inputs, args, self._input_names)]
-        values += [s._value for s in self.shared_inputs]
+            values = [f(a, n) for f, a, n in zip(self._filters, args, self._input_names)]
+        if self.shared_inputs:
+            values += [s._value for s in self.shared_inputs]
         results = self.program.run(values, self.borrow)
-        outputs = results[:self.n_outputs]
-        for (target, _), value in zip(self.updates, results[self.n_outputs:]):
-            target._value = value
-        if self.single_output:
-            return outputs[0]
-        return outputs
+        if self.updates:
+            for (target, _), value in zip(self.updates, results[self.n_outputs:]):
+                target._value = value
+            results = results[:self.n_outputs]
+        return results[0] if self.single_output else results
 
     def _merge_keywords(self, args, kwargs) -> tuple:
         values = list(args) + [None] * (len(self.inputs) - len(args))

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import hashlib
+import threading
+from functools import lru_cache
 import time
 from pathlib import Path
 
@@ -15,6 +17,20 @@ ERRORS = {1: ValueError, 2: IndexError, 3: MemoryError, 4: TypeError, 5: Runtime
 GRAPHC_VERSION = "0.1.0"
 
 
+@lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """Hash of graphc's own sources, templates and headers: a changed code generator never reuses old builds."""
+    from graphc.resources import resource_dir
+    package = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for root in (package, resource_dir("templates"), resource_dir("csrc")):
+        for path in sorted(root.rglob("*")):
+            if path.suffix in (".py", ".j2", ".h") and "__pycache__" not in path.parts:
+                digest.update(path.relative_to(root).as_posix().encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 class CProgram:
     """One compiled library for one graph. ``run`` marshals arrays in, calls ``graphc_run`` once, wraps results."""
 
@@ -24,7 +40,7 @@ class CProgram:
         from graphc.toolchain.loader import ffi, libc, load
         start = time.perf_counter()
         tc = toolchain()
-        key_text = "\n".join([f"graphc {GRAPHC_VERSION}", tc.identity, f"par_threshold={config.openmp_threshold}",
+        key_text = "\n".join([f"graphc {GRAPHC_VERSION}", code_fingerprint(), tc.identity, f"par_threshold={config.openmp_threshold}",
                               graph_signature(user_fgraph)])
         self.key = hashlib.sha256(key_text.encode()).hexdigest()
         self.fgraph = fgraph
@@ -41,52 +57,53 @@ class CProgram:
         self.lib = load(self.library_path)
         self._ffi = ffi()
         self._free = libc().free
-        self._run = self.lib.graphc_run
+        self._call = self.lib.graphc_call
+        self._local = threading.local()
+        self._from_buffer = self._ffi._backend.from_buffer  # skips cffi's Python-level wrapper on the hot path
+        self._char_array = self._ffi.typeof("char[]")
         self._n_in = len(fgraph.inputs)
         self._n_out = len(fgraph.outputs)
         self._out_dtypes = [np.dtype(v.dtype) for v in fgraph.outputs]
         self._itemsizes = [v.type.np_dtype.itemsize for v in fgraph.inputs]
         self.compile_seconds = time.perf_counter() - start
-        self._previous: list[np.ndarray] | None = None
 
     @property
     def source(self) -> str:
         return (self.entry / "graph.c").read_text()
 
-    def _describe(self, desc, arr: np.ndarray, itemsize: int) -> np.ndarray:
-        """Fill one gc_array from ``arr``; returns the array to keep alive (a copy if it had odd strides)."""
-        if not arr.flags.c_contiguous:
-            if any(s % itemsize for s in arr.strides) or not arr.flags.aligned:
-                arr = np.ascontiguousarray(arr)
-        nd = arr.ndim
-        if arr.flags.c_contiguous:
-            desc.data = self._ffi.from_buffer(arr, require_writable=False)
-            shape = arr.shape
-            desc.shape[0:nd] = shape
-            stride = 1
-            for d in range(nd - 1, -1, -1):
-                desc.strides[d] = stride
-                stride *= shape[d]
-        else:
-            desc.data = self._ffi.cast("char *", arr.__array_interface__["data"][0])
-            desc.shape[0:nd] = arr.shape
-            desc.strides[0:nd] = [s // itemsize for s in arr.strides]
-        desc.ndim = nd
-        return arr
+    def _buffers(self):
+        """Per-thread call buffers (status, data pointers, shape/stride metadata, output descriptors), made once:
+        two threads may call one function at once, and the call path allocates nothing."""
+        local = self._local
+        bufs = getattr(local, "bufs", None)
+        if bufs is None:
+            ffi = self._ffi
+            meta_len = sum(2 * v.ndim for v in self.fgraph.inputs)
+            bufs = local.bufs = (ffi.new("gc_status *"), ffi.new("char *[]", max(self._n_in, 1)),
+                                 ffi.new("int64_t[]", max(meta_len, 1)), ffi.new("gc_array[]", max(self._n_out, 1)))
+        return bufs
 
     def run(self, values: list[np.ndarray], borrow: bool = False) -> list[np.ndarray]:
         ffi = self._ffi
-        ins = ffi.new("gc_array[]", max(self._n_in, 1))
-        outs = ffi.new("gc_array[]", max(self._n_out, 1))
-        status = ffi.new("gc_status *")
-        keep = [self._describe(ins[i], v, size) for i, (v, size) in enumerate(zip(values, self._itemsizes))]
-        previous = self._previous if borrow else None
-        if previous is not None:
-            for k, old in enumerate(previous):
-                if old.flags.c_contiguous and old.flags.writeable and \
-                        not any(np.may_share_memory(old, v) for v in values):
-                    self._describe(outs[k], old, old.itemsize)
-        rc = self._run(status, ins, outs)
+        status, data, meta, outs = self._buffers()
+        keep = []
+        layout: tuple = ()
+        from_buffer, char_array = self._from_buffer, self._char_array
+        for i, arr in enumerate(values):
+            if arr.flags.c_contiguous:
+                ptr = from_buffer(char_array, arr, False)
+            elif not arr.flags.aligned:
+                arr = np.ascontiguousarray(arr)
+                ptr = from_buffer(char_array, arr, False)
+            else:
+                ptr = ffi.cast("char *", arr.__array_interface__["data"][0])
+            keep.append(ptr)
+            data[i] = ptr
+            layout += arr.shape + arr.strides
+        if layout:
+            meta[0:len(layout)] = layout
+        previous = self._borrowed(values) if borrow else None
+        rc = self._call(status, data, meta, outs, previous is not None)
         del keep
         if rc != 0:
             message = ffi.string(status.message).decode("utf-8", "replace")
@@ -94,16 +111,36 @@ class CProgram:
         results = [self._wrap(outs[k], self._out_dtypes[k], previous[k] if previous else None)
                    for k in range(self._n_out)]
         if borrow:
-            self._previous = results
+            self._local.previous = results
         return results
 
+    def _borrowed(self, values: list[np.ndarray]) -> list[np.ndarray] | None:
+        """Offer last call's outputs as buffers for this call's (``borrow=True``), unless an input shares them."""
+        previous = getattr(self._local, "previous", None)
+        if previous is None:
+            return None
+        outs = self._buffers()[3]
+        for k, old in enumerate(previous):
+            desc = outs[k]
+            desc.owned = 0
+            if old.flags.c_contiguous and old.flags.writeable and not any(np.may_share_memory(old, v) for v in values):
+                desc.data = self._ffi.from_buffer(old)
+                desc.ndim = old.ndim
+                desc.shape[0:old.ndim] = old.shape
+            else:
+                desc.data = self._ffi.NULL
+        return previous
+
     def _wrap(self, desc, dtype: np.dtype, reused: np.ndarray | None) -> np.ndarray:
-        shape = tuple(desc.shape[0:desc.ndim])
         if not desc.owned:
             return reused
+        nd = desc.ndim
+        shape = tuple(desc.shape[0:nd])
         count = 1
         for s in shape:
             count *= s
         owner = self._ffi.gc(desc.data, self._free)
-        flat = np.frombuffer(self._ffi.buffer(owner, max(count, 1) * dtype.itemsize), dtype=dtype)
+        flat = np.frombuffer(self._ffi.buffer(owner, (count or 1) * dtype.itemsize), dtype=dtype)
+        if nd == 1 and count:
+            return flat
         return flat[:count].reshape(shape)

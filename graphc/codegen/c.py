@@ -142,7 +142,7 @@ def generate(fgraph: FunctionGraph, version: str, par_threshold: int) -> str:
     input_vars, constants, locals_, buffers = [], [], [], []
     for i, var in enumerate(fgraph.inputs):
         ctx.names[id(var)] = f"v{i}"
-        input_vars.append({"name": f"v{i}", "index": i})
+        input_vars.append({"name": f"v{i}", "index": i, "ndim": var.ndim, "ctype": ctype(var.dtype)})
     counter = len(fgraph.inputs)
     for node in order:
         for var in node.inputs:

@@ -19,7 +19,7 @@ def check_dtype(dtype) -> str:
 class TensorType:
     """The type of a symbolic tensor. ``shape`` holds an int where the size is static, else None."""
 
-    __slots__ = ("dtype", "shape")
+    __slots__ = ("dtype", "shape", "np_dtype", "_dynamic")
 
     def __init__(self, dtype, shape=()):
         self.dtype = check_dtype(dtype)
@@ -29,6 +29,8 @@ class TensorType:
         if any(s is not None and s < 0 for s in shape):
             raise ValueError(f"static sizes must be non-negative, got {shape}")
         self.shape = shape
+        self.np_dtype = np.dtype(self.dtype)
+        self._dynamic = all(s is None for s in shape)
 
     @property
     def ndim(self) -> int:
@@ -37,10 +39,6 @@ class TensorType:
     @property
     def broadcastable(self) -> tuple[bool, ...]:
         return tuple(s == 1 for s in self.shape)
-
-    @property
-    def np_dtype(self) -> np.dtype:
-        return np.dtype(self.dtype)
 
     def __eq__(self, other) -> bool:
         return isinstance(other, TensorType) and self.dtype == other.dtype and self.shape == other.shape
@@ -69,6 +67,9 @@ class TensorType:
         Casts only when numpy calls it safe; Python scalars and lists are taken when their values fit exactly.
         """
         want = self.np_dtype
+        if type(value) is np.ndarray and value.dtype == want and value.ndim == len(self.shape) and (
+                self._dynamic or value.shape == self.shape):
+            return value
         if isinstance(value, np.ndarray):
             arr = value
         elif isinstance(value, (bool, int, float, list, tuple, np.generic)):
