@@ -8,6 +8,8 @@ from graphc.graph.fg import FunctionGraph
 
 
 class PyProgram:
+    compiled = False  # nothing is built: perform() runs directly
+
     def __init__(self, fgraph: FunctionGraph):
         self.fgraph = fgraph
         self.order = fgraph.toposort()
