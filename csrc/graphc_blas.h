@@ -77,6 +77,19 @@ GC_LOOP_MATMUL(int32_t, int32_t)
 GC_LOOP_MATMUL(int64_t, int64_t)
 GC_LOOP_MATMUL(uint64_t, uint64_t)
 
+/* matmul's batch dims (all but the last two) must be equal or 1; the message names both full shapes. */
+static int gc_check_batch(gc_status *st, const char *label, const gc_array *a, const gc_array *b) {
+    for (int d = 0; d < a->ndim - 2; ++d) {
+        int64_t x = a->shape[d], y = b->shape[d];
+        if (x == y || x == 1 || y == 1) continue;
+        char b1[256], b2[256];
+        return gc_error(st, GC_ERR_VALUE, "%s: shapes %s and %s have batch dims that cannot be broadcast together",
+                        label, gc_shape_str(b1, sizeof b1, a->ndim, a->shape),
+                        gc_shape_str(b2, sizeof b2, b->ndim, b->shape));
+    }
+    return GC_OK;
+}
+
 static int gc_check_aligned(gc_status *st, const char *label, const gc_array *a, const gc_array *b, int64_t ka,
                             int64_t kb) {
     if (ka == kb) return GC_OK;

@@ -22,7 +22,7 @@ VIEW_OF: dict[type, int] = {}
 
 
 def register(op_type: type, view_of: int | None = None) -> Callable[[Lowering], Lowering]:
-    """Register the C lowering of ``op_type``. ``view_of=i``: the output may alias input i's memory."""
+    """Register the C lowering of ``op_type``. ``view_of=i``: the outputs may alias input i's memory."""
     def wrap(fn: Lowering) -> Lowering:
         LOWERINGS[op_type] = fn
         if view_of is not None:
@@ -130,7 +130,8 @@ def _alias_groups(fgraph: FunctionGraph, order: list[Apply]) -> dict[int, int]:
     for node in order:
         view = VIEW_OF.get(type(node.op))
         if view is not None:
-            parent[find(id(node.outputs[0]))] = find(id(node.inputs[view]))
+            for out in node.outputs:
+                parent[find(id(out))] = find(id(node.inputs[view]))
     return {id(v): find(id(v)) for v in fgraph.variables()}
 
 

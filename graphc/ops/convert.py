@@ -16,7 +16,7 @@ def as_tensor(value, dtype=None, name: str | None = None) -> Variable:
             return cast(value, dtype)
         return value
     if isinstance(value, (list, tuple)) and any(isinstance(v, Variable) for v in value):
-        from graphc.ops.shape import stack
+        from graphc.ops.join import stack
         return stack([as_tensor(v) for v in value])
     if isinstance(value, PY_SCALARS) and dtype is None:
         dtype = {bool: "bool", int: "int64", float: "float64"}[type(value)]

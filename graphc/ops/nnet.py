@@ -9,9 +9,8 @@ from graphc.graph.basic import Apply, Variable
 from graphc.graph.op import Op
 from graphc.ops.convert import as_tensor
 from graphc.ops.elemwise import cast, exp, isfinite, log, where
-from graphc.ops.join import Join
 from graphc.ops.reduce import max as reduce_max, normalize_axes, sum as reduce_sum
-from graphc.ops.shape import alloc, shape_tuple, squeeze
+from graphc.ops.shape import squeeze
 
 FLOATS = ("float32", "float64")
 
@@ -41,14 +40,9 @@ def stop_gradient(x) -> Variable:
 def _shift(x: Variable, axes: tuple[int, ...]) -> Variable:
     """The max over ``axes`` (kept as size-1 dims), replaced by 0 where it is not finite, without gradient.
 
-    Max has no identity, so axes that may be empty get a -inf slab appended first; axes of static nonzero size
-    are reduced as they are. A -inf max (all -inf, or empty) becomes 0 so that ``x - shift`` stays -inf, not NaN."""
-    padded = x
-    for a in axes:
-        if not x.type.shape[a]:
-            slab = shape_tuple(padded)[:a] + (1,) + shape_tuple(padded)[a + 1:]
-            padded = Join(a)(padded, alloc(np.array(-np.inf, dtype=x.dtype), slab))
-    m = reduce_max(padded, axis=axes, keepdims=True)
+    The max is seeded with -inf (numpy's ``initial``), so empty axes are fine. A -inf max (all -inf, or empty)
+    becomes 0 so that ``x - shift`` stays -inf, not NaN."""
+    m = reduce_max(x, axis=axes, keepdims=True, initial=-np.inf)
     return stop_gradient(where(isfinite(m), m, 0))
 
 

@@ -42,10 +42,12 @@ def sum_dtype(dtype: str) -> str:
 class Reduce(Op):
     """A commutative reduction (sum, prod, max, min) over ``axes``."""
 
-    __props__ = ("kind", "axes", "keepdims", "dtype")
+    __props__ = ("kind", "axes", "keepdims", "dtype", "initial")
 
-    def __init__(self, kind: str, axes: tuple[int, ...], keepdims: bool, dtype: str):
+    def __init__(self, kind: str, axes: tuple[int, ...], keepdims: bool, dtype: str, initial: float | None = None):
+        """``initial`` (numpy's keyword) seeds a max/min, which then accepts empty axes."""
         self.kind, self.axes, self.keepdims, self.dtype = kind, tuple(axes), bool(keepdims), dtype
+        self.initial = initial
 
     def __str__(self) -> str:
         return f"{self.kind.capitalize()}{{axes={self.axes}{', keepdims' if self.keepdims else ''}}}"
@@ -57,9 +59,11 @@ class Reduce(Op):
 
     def perform(self, node, inputs):
         x = inputs[0]
-        if self.kind in ("max", "min") and any(x.shape[a] == 0 for a in self.axes):
+        if self.kind in ("max", "min") and self.initial is None and any(x.shape[a] == 0 for a in self.axes):
             raise ValueError(f"zero-size array to reduction operation {self.kind} which has no identity")
         kwargs = {"dtype": self.dtype} if self.kind in ("sum", "prod") else {}
+        if self.initial is not None:
+            kwargs["initial"] = self.initial
         out = REDUCERS[self.kind](x, axis=self.axes, keepdims=self.keepdims, **kwargs)
         return [np.asarray(out, dtype=self.dtype)]
 
@@ -129,14 +133,14 @@ class ArgReduce(Op):
         return [None]
 
 
-def _reduce(kind: str, x, axis, keepdims: bool, dtype=None) -> Variable:
+def _reduce(kind: str, x, axis, keepdims: bool, dtype=None, initial: float | None = None) -> Variable:
     x = as_tensor(x)
     axes = normalize_axes(axis, x.ndim)
     if dtype is not None:
         out_dtype = check_dtype(dtype)
     else:
         out_dtype = sum_dtype(x.dtype) if kind in ("sum", "prod") else x.dtype
-    return Reduce(kind, axes, keepdims, out_dtype)(x)
+    return Reduce(kind, axes, keepdims, out_dtype, initial)(x)
 
 
 def sum(x, axis=None, keepdims: bool = False, dtype=None) -> Variable:
@@ -148,12 +152,13 @@ def prod(x, axis=None, keepdims: bool = False, dtype=None) -> Variable:
     return _reduce("prod", x, axis, keepdims, dtype)
 
 
-def max(x, axis=None, keepdims: bool = False) -> Variable:
-    return _reduce("max", x, axis, keepdims)
+def max(x, axis=None, keepdims: bool = False, initial: float | None = None) -> Variable:
+    """numpy.max; NaN propagates; an empty axis raises unless ``initial`` is given."""
+    return _reduce("max", x, axis, keepdims, initial=initial)
 
 
-def min(x, axis=None, keepdims: bool = False) -> Variable:
-    return _reduce("min", x, axis, keepdims)
+def min(x, axis=None, keepdims: bool = False, initial: float | None = None) -> Variable:
+    return _reduce("min", x, axis, keepdims, initial=initial)
 
 
 def mean(x, axis=None, keepdims: bool = False) -> Variable:

@@ -35,6 +35,7 @@ def lower_batched_matmul(node: Apply, ctx: CContext) -> str:
     an, bn, on = ctx.name(a), ctx.name(b), ctx.name(out)
     return "\n".join([
         f"GC_TRY(gc_check_aligned(st, {node_label(node)}, &{an}, &{bn}, {an}.shape[{nd - 1}], {bn}.shape[{nd - 2}]));",
+        f"GC_TRY(gc_check_batch(st, {node_label(node)}, &{an}, &{bn}));",
         f"int64_t shape[{nd}];",
         f"gc_array ba = {an}, bb = {bn};",
         f"ba.ndim = bb.ndim = {nb};",

@@ -1,7 +1,7 @@
 """C lowering of reductions (sum, prod, max, min) and argmax/argmin, with numpy's NaN and empty-axis rules."""
 from __future__ import annotations
 
-from graphc.codegen.c import CContext, node_label, register, render
+from graphc.codegen.c import CContext, _float_literal, node_label, register, render
 from graphc.codegen.scalar import ctype
 from graphc.graph.basic import Apply
 from graphc.ops.reduce import ArgReduce, Reduce
@@ -48,11 +48,11 @@ def lower_reduce(node: Apply, ctx: CContext) -> str:
         init, combine = "1", "acc *= v;"
     else:
         cmp = ">" if op.kind == "max" else "<"
-        init = _extreme(op.kind, acc)
+        init = _extreme(op.kind, acc) if op.initial is None else _float_literal(op.initial, acc)
         combine = (f"if (v != v) {{ acc = v; goto done; }} if (v {cmp} acc) acc = v;" if is_float
                    else f"if (v {cmp} acc) acc = v;")
     return _emit(node, ctx, op.axes, kept, out_dims, out_pos, acc, init, combine, "acc",
-                 needs_nonempty=op.kind in ("max", "min"),
+                 needs_nonempty=op.kind in ("max", "min") and op.initial is None,
                  empty=f"zero-size array to reduction operation {op.kind} which has no identity")
 
 
