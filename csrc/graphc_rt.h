@@ -3,6 +3,7 @@
 #ifndef GRAPHC_RT_H
 #define GRAPHC_RT_H
 #include <math.h>
+#include <omp.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>

@@ -24,7 +24,8 @@ def lower_elemwise(node: Apply, ctx: CContext) -> str:
               for k, (v, lt) in enumerate(zip(node.inputs, loop))]
     flat = c_expr(op, _args(node, loop, "i"), loop, out_dtype)
     strided = c_expr(op, _args(node, loop, "o{k}"), loop, out_dtype)
-    key = f"elemwise:{op.signature()}:{[v.type.key() for v in node.inputs]}:{out.type.key()}"
+    # the code depends on dtypes and ranks only, so nodes differing in static sizes share a kernel
+    key = f"elemwise:{op.signature()}:{[(v.dtype, v.ndim) for v in node.inputs]}:{out.dtype}:{out.ndim}"
     comment = f"Elemwise {op.signature()} ({', '.join(v.dtype for v in node.inputs)}) -> {out.dtype}"
     name = ctx.helper(key, lambda n: render(
         "elemwise.c.j2", name=n, comment=comment, nd=out.ndim, out_t=ctype(out.dtype), inputs=inputs,

@@ -74,7 +74,7 @@ def lower_argreduce(node: Apply, ctx: CContext) -> str:
 
 def _emit(node, ctx, axes, kept, out_dims, out_pos, acc, init, combine, result, needs_nonempty, empty) -> str:
     x, out = node.inputs[0], node.outputs[0]
-    key = f"reduce:{node.op.signature()}:{x.type.key()}:{out.type.key()}"
+    key = f"reduce:{node.op.signature()}:{x.dtype}:{x.ndim}:{out.dtype}"
     name = ctx.helper(key, lambda n: render(
         "reduce.c.j2", name=n, comment=str(node.op), ond=out.ndim, ind=x.ndim, out_dims=out_dims, kept=kept,
         reduced=list(axes), out_pos=out_pos, in_t=ctype(x.dtype), out_t=ctype(out.dtype), acc_t=ctype(acc),
