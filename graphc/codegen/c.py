@@ -95,7 +95,7 @@ class CContext:
 
 
 def _constant_entry(name: str, const: Constant) -> dict:
-    data = np.ascontiguousarray(const.data)
+    data = np.array(const.data, order="C")  # (ascontiguousarray would make a 0-d array 1-d)
     flat = data.reshape(-1)
     if data.dtype.kind == "f":
         values = ", ".join(_float_literal(float(v), data.dtype.name) for v in flat)

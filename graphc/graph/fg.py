@@ -48,6 +48,8 @@ class FunctionGraph:
         for node in self.apply_nodes:
             for var in node.inputs + node.outputs:
                 seen.setdefault(id(var), var)
+        for var in self.outputs:
+            seen.setdefault(id(var), var)
         return list(seen.values())
 
     def replace(self, old: Variable, new: Variable, reason: str = "") -> None:
