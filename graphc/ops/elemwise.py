@@ -4,6 +4,7 @@ Each scalar op carries numpy's implementation and dtype rules (``ufunc.resolve_d
 few graph-building lines. The C text of each scalar op lives in ``graphc.codegen.scalar``."""
 from __future__ import annotations
 
+import operator
 from typing import Callable, Sequence
 
 import numpy as np
@@ -194,10 +195,38 @@ class Elemwise(Op):
 
 
 # --- builders -------------------------------------------------------------------------------------
+_COMPARISONS = {"eq": operator.eq, "neq": operator.ne, "lt": operator.lt, "le": operator.le, "gt": operator.gt,
+                "ge": operator.ge}
+
+
+def _out_of_range_comparison(name: str, args) -> Variable | None:
+    """numpy 2 compares an integer array with a Python int outside the array's dtype exactly (``x_u8 < -1`` is all
+    False, no OverflowError): every element compares the same way, so the result is a constant of the array's shape."""
+    if name not in _COMPARISONS or len(args) != 2:
+        return None
+    for k in (0, 1):
+        v, other = args[k], args[1 - k]
+        if not isinstance(v, int) or isinstance(v, bool) or isinstance(other, (bool, int, float)):
+            continue
+        other = as_tensor(other)
+        if other.type.np_dtype.kind not in "iu":
+            continue
+        info = np.iinfo(other.dtype)
+        if info.min <= v <= info.max:
+            continue
+        pair = (info.min, v) if k == 1 else (v, info.min)     # any in-range element gives the same answer
+        from graphc.ops.shape import alloc, shape_tuple
+        return alloc(np.array(_COMPARISONS[name](*pair)), shape_tuple(other))
+    return None
+
+
 def _builder(name: str) -> Callable[..., Variable]:
     op = Elemwise(SCALAR_OPS[name])
 
     def build(*args):
+        folded = _out_of_range_comparison(name, args)
+        if folded is not None:
+            return folded
         return op(*as_operands(*args))
 
     build.__name__ = name
