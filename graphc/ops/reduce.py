@@ -14,18 +14,22 @@ REDUCERS = {"sum": np.sum, "prod": np.prod, "max": np.max, "min": np.min}
 
 
 def normalize_axes(axis, ndim: int) -> tuple[int, ...]:
-    """Sorted non-negative axes; ``None`` means all. Raises numpy's errors for bad or repeated axes."""
+    """Sorted non-negative axes; ``None`` means all. Raises numpy's errors for bad or repeated axes.
+
+    As numpy does, a 0-d array accepts the integer axis 0 or -1 (and reduces nothing), but no tuple of axes."""
     if axis is None:
         return tuple(range(ndim))
+    if ndim == 0 and isinstance(axis, (int, np.integer)) and axis in (0, -1):
+        return ()
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     out = []
     for a in axes:
-        if not -ndim <= a < builtins.max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+        if not -ndim <= a < ndim:
             raise np.exceptions.AxisError(f"axis {a} is out of bounds for array of dimension {ndim}")
-        out.append(int(a) % ndim if ndim else 0)
+        out.append(int(a) % ndim)
     if len(set(out)) != len(out):
         raise ValueError(f"duplicate value in 'axis': {axes}")
-    return tuple(sorted(out)) if ndim else ()
+    return tuple(sorted(out))
 
 
 def _reduced_shape(shape: tuple, axes: tuple[int, ...], keepdims: bool) -> tuple:
