@@ -48,11 +48,11 @@ def _file_identity(path: str) -> str:
     return f"{os.path.realpath(path)}:{st.st_size}:{int(st.st_mtime)}"
 
 
-@lru_cache(maxsize=1)
-def _cpu_target() -> str:
+@lru_cache(maxsize=None)
+def _cpu_target(march: str) -> str:
     """The CPU the code is built for; -march=native output must not be reused on another CPU."""
-    if config.march != "native":
-        return config.march
+    if march != "native":
+        return march
     try:
         text = Path("/proc/cpuinfo").read_text()
         model = next((l for l in text.splitlines() if l.startswith(("model name", "flags", "Features"))), "")
@@ -62,18 +62,30 @@ def _cpu_target() -> str:
         return platform.processor() or platform.machine()
 
 
-@lru_cache(maxsize=1)
-def toolchain() -> Toolchain:
+PORTABLE_MARCH = {"x86_64": "x86-64-v2", "aarch64": "armv8-a"}
+
+
+def portable_march() -> str:
+    """A CPU baseline that every machine of this architecture runs ("" where none is known: no -march flag)."""
+    return PORTABLE_MARCH.get(platform.machine(), "")
+
+
+@lru_cache(maxsize=None)
+def toolchain(march: str | None = None, venv_rpath: bool = True) -> Toolchain:
+    """The compiler and flags. Defaults suit this process's own builds (``config.march``, an rpath into this
+    environment's OpenBLAS); an ahead-of-time build passes a portable ``march`` and ``venv_rpath=False``, since its
+    library must not depend on this machine or this checkout (whoever links it provides OpenBLAS)."""
     cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if not cc:
         raise CompileError("no C compiler found: install gcc (or set CC) to use the 'c' backend")
     cc = shutil.which(cc) or cc
     inc, libdir, lib, blas_version = _blas()
-    march = [f"-march={config.march}"] if config.march else []
+    march = config.march if march is None else march
     cflags = (config.cflags_opt, "-g0", "-std=gnu11", "-fPIC", "-shared", "-fwrapv", "-fno-math-errno",
-              "-fopenmp", *march, "-Wno-unused-function", f"-I{resource_dir('csrc')}", f"-I{inc}")
-    ldflags = (f"-L{libdir}", f"-l{lib}", f"-Wl,-rpath,{libdir}", "-lm")
-    identity = "|".join([_file_identity(cc), " ".join(cflags[:-2]), " ".join(ldflags[1:2]), _cpu_target(),
+              "-fopenmp", *([f"-march={march}"] if march else []), "-Wno-unused-function",
+              f"-I{resource_dir('csrc')}", f"-I{inc}")
+    ldflags = (f"-L{libdir}", f"-l{lib}", *([f"-Wl,-rpath,{libdir}"] if venv_rpath else []), "-lm")
+    identity = "|".join([_file_identity(cc), " ".join(cflags[:-2]), " ".join(ldflags[1:2]), _cpu_target(march),
                          f"blas={lib}-{blas_version}", f"py={sys.implementation.cache_tag}",
                          sysconfig.get_platform()])
     return Toolchain(cc, cflags, ldflags, identity)
