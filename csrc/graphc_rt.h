@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "graphc_abi.h"
 
 #define GC_TRY(expr) do { if ((expr) != GC_OK) goto fail; } while (0)
@@ -58,6 +59,19 @@ static void gc_set_contiguous_strides(gc_array *a) {
     for (int d = a->ndim - 1; d >= 0; --d) { a->strides[d] = s; s *= a->shape[d]; }
 }
 
+/* Large buffers ask for transparent huge pages (as numpy does): first-touch page faults then cost 512x less. */
+static void gc_advise_huge(void *p, size_t bytes) {
+#ifdef MADV_HUGEPAGE
+    if (bytes >= ((size_t)4 << 20)) {
+        uintptr_t start = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
+        uintptr_t end = ((uintptr_t)p + bytes) & ~(uintptr_t)4095;
+        if (end > start) madvise((void *)start, end - start, MADV_HUGEPAGE);
+    }
+#else
+    (void)p; (void)bytes;
+#endif
+}
+
 /* Allocate a contiguous array of the given shape; *buf receives the owned pointer (freed by the caller).
  * If reuse is non-NULL and holds a caller buffer of exactly this shape, that buffer is used instead. */
 static int gc_alloc(gc_status *st, gc_array *a, void **buf, int nd, const int64_t *shape, size_t itemsize,
@@ -84,6 +98,7 @@ static int gc_alloc(gc_status *st, gc_array *a, void **buf, int nd, const int64_
     bytes = (bytes + GC_ALIGN - 1) / GC_ALIGN * GC_ALIGN;
     void *p = aligned_alloc(GC_ALIGN, bytes ? bytes : GC_ALIGN);
     if (!p) return gc_error(st, GC_ERR_MEMORY, "out of memory allocating %zu bytes", bytes);
+    gc_advise_huge(p, bytes);
     *buf = p;
     a->data = (char *)p;
     return GC_OK;

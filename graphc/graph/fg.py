@@ -54,14 +54,19 @@ class FunctionGraph:
 
     def replace(self, old: Variable, new: Variable, reason: str = "") -> None:
         """Make every user of ``old`` use ``new`` instead; types must match exactly."""
-        if old.type != new.type:
-            raise TypeError(f"replace{f' ({reason})' if reason else ''}: {old!r} has type {old.type} but its "
-                            f"replacement {new!r} has type {new.type}")
-        for client, pos in list(self.clients.get(old, [])):
-            if client == "output":
-                self.outputs[pos] = new
-            else:
-                client.inputs[pos] = new
+        self.replace_all([(old, new)], reason)
+
+    def replace_all(self, pairs: list[tuple[Variable, Variable]], reason: str = "") -> None:
+        """Several replacements with one rebuild at the end (a pass that rewires many variables at once)."""
+        for old, new in pairs:
+            if old.type != new.type:
+                raise TypeError(f"replace{f' ({reason})' if reason else ''}: {old!r} has type {old.type} but its "
+                                f"replacement {new!r} has type {new.type}")
+            for client, pos in list(self.clients.get(old, [])):
+                if client == "output":
+                    self.outputs[pos] = new
+                else:
+                    client.inputs[pos] = new
         self._rebuild()
 
     def __repr__(self) -> str:

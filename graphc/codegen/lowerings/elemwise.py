@@ -1,34 +1,69 @@
-"""C lowering of Elemwise: one loop kernel per (scalar op, dtypes, rank), with a contiguous fast path."""
+"""C lowering of Elemwise and FusedElemwise: one loop kernel per scalar program, dtypes and ranks, with a
+contiguous vectorized path beside the strided one. A plain Elemwise is a one-step program."""
 from __future__ import annotations
 
 from graphc.codegen.c import CContext, node_label, register, render
-from graphc.codegen.scalar import c_expr, ctype
+from graphc.codegen.scalar import c_expr, ctype, needs_error_flag
 from graphc.graph.basic import Apply
 from graphc.ops.elemwise import Elemwise
+from graphc.ops.fused import Composite, FusedElemwise, Step
+
+BAD_MESSAGE = "Integers to negative integer powers are not allowed."
 
 
-def _args(node: Apply, loop: list[str], index: str) -> list[str]:
-    """C expressions reading each input converted to its loop dtype; 0-d inputs are read once, before the loop."""
-    out = []
-    for k, (var, lt) in enumerate(zip(node.inputs, loop)):
-        out.append(f"a{k}s" if var.ndim == 0 else f"(({ctype(lt)})p{k}[{index.format(k=k)}])")
-    return out
+def single_step(node: Apply) -> Composite:
+    """An Elemwise node as a one-step scalar program."""
+    op = node.op.scalar_op
+    in_dtypes = tuple(v.dtype for v in node.inputs)
+    loop, out = op.loop_dtypes(list(in_dtypes))
+    step = Step(op, tuple(range(len(in_dtypes))), tuple(loop), out)
+    return Composite(in_dtypes, (step,), (len(in_dtypes),))
+
+
+def _ref(ref: int, node: Apply, strided: bool) -> str:
+    n = len(node.inputs)
+    if ref >= n:
+        return f"t{ref - n}"
+    if node.inputs[ref].ndim == 0:
+        return f"a{ref}s"
+    return f"p{ref}[o{ref}]" if strided else f"p{ref}[i]"
+
+
+def _steps(c: Composite, node: Apply) -> list[dict]:
+    steps = []
+    for j, s in enumerate(c.steps):
+        expr = {}
+        for mode in ("flat", "strided"):
+            args = [f"(({ctype(lt)}){_ref(a, node, mode == 'strided')})" for a, lt in zip(s.args, s.loop)]
+            expr[mode] = c_expr(s.op, args, list(s.loop), s.dtype)
+        steps.append({"j": j, "ctype": ctype(s.dtype), "expr": expr})
+    return steps
+
+
+def lower_program(node: Apply, ctx: CContext, c: Composite) -> str:
+    n = len(node.inputs)
+    nd = max((o.ndim for o in node.outputs), default=0)
+    inputs = [{"k": k, "ctype": ctype(v.dtype), "ndim": v.ndim} for k, v in enumerate(node.inputs)]
+    outputs = [{"m": m, "ctype": ctype(var.dtype), "ndim": var.ndim, "step": ref - n,
+                "deps": sorted(c.depends_on(ref))} for m, (ref, var) in enumerate(zip(c.outputs, node.outputs))]
+    # the code depends on the program, dtypes and ranks only: nodes differing in static sizes share a kernel
+    key = f"elemwise:{c.signature()}:{[v.ndim for v in node.inputs]}:{[v.ndim for v in node.outputs]}"
+    comment = f"{node.op}: {'; '.join(c.text([f'in{k}' for k in range(n)]))}"
+    if any(needs_error_flag(s.op, list(s.loop)) for s in c.steps):
+        comment += " (reports negative integer powers)"
+    name = ctx.helper(key, lambda fn: render(
+        "elemwise.c.j2", name=fn, comment=comment.replace("*/", "* /"), nd=nd, inputs=inputs, outputs=outputs,
+        steps=_steps(c, node), bad_message=BAD_MESSAGE))
+    outs = "".join(f", &{ctx.name(o)}, &{ctx.buf(o)}, {ctx.reuse(o)}" for o in node.outputs)
+    ins = "".join(f", &{ctx.name(v)}" for v in node.inputs)
+    return f"GC_TRY({name}(st, {node_label(node)}{outs}{ins}));"
 
 
 @register(Elemwise)
 def lower_elemwise(node: Apply, ctx: CContext) -> str:
-    op = node.op.scalar_op
-    loop, out_dtype = op.loop_dtypes([v.dtype for v in node.inputs])
-    out = node.outputs[0]
-    inputs = [{"k": k, "ctype": ctype(v.dtype), "loop_t": ctype(lt), "ndim": v.ndim}
-              for k, (v, lt) in enumerate(zip(node.inputs, loop))]
-    flat = c_expr(op, _args(node, loop, "i"), loop, out_dtype)
-    strided = c_expr(op, _args(node, loop, "o{k}"), loop, out_dtype)
-    # the code depends on dtypes and ranks only, so nodes differing in static sizes share a kernel
-    key = f"elemwise:{op.signature()}:{[(v.dtype, v.ndim) for v in node.inputs]}:{out.dtype}:{out.ndim}"
-    comment = f"Elemwise {op.signature()} ({', '.join(v.dtype for v in node.inputs)}) -> {out.dtype}"
-    name = ctx.helper(key, lambda n: render(
-        "elemwise.c.j2", name=n, comment=comment, nd=out.ndim, out_t=ctype(out.dtype), inputs=inputs,
-        flat_expr=flat, strided_expr=strided, bad_message="Integers to negative integer powers are not allowed."))
-    args = "".join(f", &{ctx.name(v)}" for v in node.inputs)
-    return (f"GC_TRY({name}(st, {node_label(node)}, &{ctx.name(out)}, &{ctx.buf(out)}, {ctx.reuse(out)}{args}));")
+    return lower_program(node, ctx, single_step(node))
+
+
+@register(FusedElemwise)
+def lower_fused(node: Apply, ctx: CContext) -> str:
+    return lower_program(node, ctx, node.op.composite)
