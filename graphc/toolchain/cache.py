@@ -11,7 +11,7 @@ import os
 import shutil
 import stat
 import tempfile
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -78,6 +78,8 @@ def lookup_or_build(key: str, build: Callable[[Path], dict]) -> tuple[Path, dict
     entry = shard / key
     meta = _valid(entry)
     if meta is not None:
+        with suppress(OSError):  # the entry's mtime is its last use, for `graphc cache prune --older-than`
+            os.utime(entry)
         return entry, meta, False
     with _locked(shard / f"{key}.lock"):
         meta = _valid(entry)
