@@ -1,8 +1,6 @@
 """Reductions over any axes with numpy's dtype rules: sum, prod, max, min, mean, argmax, argmin."""
 from __future__ import annotations
 
-import builtins
-
 import numpy as np
 
 from graphc.graph.basic import Apply, Constant, Variable

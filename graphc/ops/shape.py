@@ -415,5 +415,6 @@ def arange(start, stop=None, step=1, dtype=None) -> Variable:
         start, stop = 0, start
     vals = [v if isinstance(v, Variable) else np.asarray(v) for v in (start, stop, step)]
     if dtype is None:
-        dtype = np.result_type(*[v.dtype if isinstance(v, Variable) else v for v in vals]).name
+        # numpy's rule: at least int64 (intp), promoted with each bound's dtype, so float32 bounds give float64
+        dtype = np.result_type(np.int64, *[v.dtype if isinstance(v, Variable) else v for v in vals]).name
     return ARange(dtype)(*[as_tensor(v) for v in (start, stop, step)])

@@ -101,13 +101,22 @@ def lower_reshape(node: Apply, ctx: CContext) -> str:
 
 @register(ARange)
 def lower_arange(node: Apply, ctx: CContext) -> str:
+    """numpy's arange fill: the first two elements are start and start + step (in the output type), the others
+    start + i * delta with delta = their difference, computed in double (floats) or int64 (integers)."""
     ctx.include("graphc_shape.h")
     out = node.outputs[0]
     t = ctype(out.dtype)
+    floats = ("float32", "float64")
+    acc = "double" if out.dtype in floats else "int64_t"
+    bound_t = "double" if any(v.dtype in floats for v in node.inputs) else "int64_t"
     start, stop, step = (f"GC_READ_SCALAR({ctx.name(v)}, {ctype(v.dtype)})" for v in node.inputs)
     return "\n".join([
         f"int64_t n[1];",
         f"GC_TRY(gc_arange_len(st, {node_label(node)}, (double){start}, (double){stop}, (double){step}, &n[0]));",
         ctx.alloc(out, "n"),
-        f"for (int64_t i = 0; i < n[0]; ++i) (({t} *){ctx.name(out)}.data)[i] = ({t})({start} + i * {step});",
+        f"{t} *po = ({t} *){ctx.name(out)}.data;",
+        f"const {bound_t} s0 = ({bound_t}){start}, s1 = s0 + ({bound_t}){step};",
+        f"const {t} b0 = ({t})s0, b1 = ({t})s1;",
+        f"const {acc} delta = ({acc})b1 - ({acc})b0;",
+        f"for (int64_t i = 0; i < n[0]; ++i) po[i] = i == 0 ? b0 : i == 1 ? b1 : ({t})(({acc})b0 + i * delta);",
     ])
