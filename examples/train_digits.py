@@ -8,14 +8,14 @@ import argparse
 import time
 
 import numpy as np
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
 
 import graphc as gc
 
 
 def load_data(seed: int):
     """Standardized 8x8 digit images (64 features), a stratified 75/25 split."""
+    from sklearn.datasets import load_digits  # here, so importing glorot/cross_entropy (model_digits.py) stays fast
+    from sklearn.model_selection import train_test_split
     digits = load_digits()
     X = digits.data.astype("float32")
     y = digits.target.astype("int32")
