@@ -14,6 +14,7 @@ class Config:
     cflags_opt: str = "-O2"
     march: str = "native"
     openmp_threshold: int = 32768
+    check_rewrites: int = 0  # 1: re-validate the graph after every rewrite pass (debugging)
 
     def __setattr__(self, name: str, value) -> None:
         if name == "floatX" and value not in _FLOAT_DTYPES:

@@ -1,6 +1,7 @@
 """The compiled callable: argument checking, outputs, and simultaneous, atomic shared-variable updates."""
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Sequence
 
 import numpy as np
@@ -46,10 +47,12 @@ class Function:
     output, a list for a list) and applies the updates to shared variables, all at once, only if the call succeeds."""
 
     def __init__(self, inputs: Sequence[Variable], outputs, updates=None, backend: str | None = None,
-                 borrow: bool = False, name: str | None = None):
+                 borrow: bool = False, name: str | None = None, mode: str | None = None, include=None, exclude=None):
+        from graphc.rewrite import RewriteOptions
         backend = backend or config.backend
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
+        self.rewrite_options = RewriteOptions.make(mode, include, exclude)
         self.name = name
         self.backend = backend
         self.borrow = borrow
@@ -69,7 +72,6 @@ class Function:
         self.shared_inputs: list[SharedVariable] = implicit
         self.n_outputs = len(user_outputs)
         self.user_fgraph = FunctionGraph(self.inputs + implicit, roots)
-        self.fgraph = FunctionGraph(*clone_graph(self.inputs + implicit, roots))
         self._update_positions = [self.shared_inputs.index(t) if t in self.shared_inputs else None
                                   for t, _ in self.updates]
         self._input_names = [v.name or f"#{i}" for i, v in enumerate(self.inputs)]
@@ -92,12 +94,28 @@ class Function:
             raise ValueError("the same variable appears twice in the inputs")
         return inputs
 
+    @cached_property
+    def _optimized(self):
+        """A copy of the user's graph, rewritten: made on first use, so a C cache hit never rewrites."""
+        from graphc.rewrite import optimize
+        fgraph = FunctionGraph(*clone_graph(self.user_fgraph.inputs, self.user_fgraph.outputs))
+        return fgraph, optimize(fgraph, self.rewrite_options)
+
+    @property
+    def fgraph(self) -> FunctionGraph:
+        """The optimized graph this function runs (what ``gc.dprint(f)`` shows)."""
+        return self._optimized[0]
+
+    def report(self):
+        """What the rewrites did: each pass, how often it fired, node counts before/after, time."""
+        return self._optimized[1]
+
     def _build_program(self):
         if self.backend == "py":
             from graphc.backends.py import PyProgram
             return PyProgram(self.fgraph)
         from graphc.backends.c import CProgram
-        return CProgram(self.fgraph, self.user_fgraph)
+        return CProgram(self.user_fgraph, lambda: self.fgraph, self.rewrite_options.key())
 
     def __call__(self, *args, **kwargs):
         if kwargs:
@@ -137,6 +155,10 @@ class Function:
 
 
 def function(inputs, outputs=None, updates=None, backend: str | None = None, borrow: bool = False,
-             name: str | None = None) -> Function:
-    """Compile ``inputs -> outputs`` (with ``updates`` to shared variables) into a callable."""
-    return Function(inputs, outputs, updates=updates, backend=backend, borrow=borrow, name=name)
+             name: str | None = None, mode: str | None = None, include=None, exclude=None) -> Function:
+    """Compile ``inputs -> outputs`` (with ``updates`` to shared variables) into a callable.
+
+    ``mode`` picks the rewrite pipeline: "fast_run" (default), "fast_compile" (cheap passes) or "none";
+    ``include``/``exclude`` switch single rewrites or tags on or off by name (e.g. ``exclude=["stability"]``)."""
+    return Function(inputs, outputs, updates=updates, backend=backend, borrow=borrow, name=name, mode=mode,
+                    include=include, exclude=exclude)

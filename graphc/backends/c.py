@@ -6,6 +6,7 @@ import threading
 from functools import lru_cache
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -32,22 +33,26 @@ def code_fingerprint() -> str:
 
 
 class CProgram:
-    """One compiled library for one graph. ``run`` marshals arrays in, calls ``graphc_run`` once, wraps results."""
+    """One compiled library for one graph. ``run`` marshals arrays in, calls ``graphc_run`` once, wraps results.
 
-    def __init__(self, fgraph: FunctionGraph, user_fgraph: FunctionGraph):
+    The key is computed from the user's graph and ``options`` (text naming whatever else changes the code, such as
+    the enabled rewrites); ``optimized()`` gives the graph to generate code from, and is called only to build, so
+    a cache hit skips rewriting. Both graphs have the same input and output types."""
+
+    def __init__(self, user_fgraph: FunctionGraph, optimized: Callable[[], FunctionGraph], options: str = ""):
         from graphc.toolchain.cache import LIBRARY, lookup_or_build
         from graphc.toolchain.compiler import toolchain
         from graphc.toolchain.loader import ffi, libc, load
         start = time.perf_counter()
         tc = toolchain()
         key_text = "\n".join([f"graphc {GRAPHC_VERSION}", code_fingerprint(), tc.identity, f"par_threshold={config.openmp_threshold}",
-                              graph_signature(user_fgraph)])
+                              options, graph_signature(user_fgraph)])
         self.key = hashlib.sha256(key_text.encode()).hexdigest()
-        self.fgraph = fgraph
+        self._inputs = user_fgraph.inputs
 
         def build(tmp: Path) -> dict:
             from graphc.codegen.c import generate
-            source = generate(fgraph, GRAPHC_VERSION, config.openmp_threshold)
+            source = generate(optimized(), GRAPHC_VERSION, config.openmp_threshold)
             (tmp / "graph.c").write_text(source)
             tc.compile_shared(tmp / "graph.c", tmp / LIBRARY)
             return {"graphc": GRAPHC_VERSION, "toolchain": tc.identity}
@@ -61,10 +66,10 @@ class CProgram:
         self._local = threading.local()
         self._from_buffer = self._ffi._backend.from_buffer  # skips cffi's Python-level wrapper on the hot path
         self._char_array = self._ffi.typeof("char[]")
-        self._n_in = len(fgraph.inputs)
-        self._n_out = len(fgraph.outputs)
-        self._out_dtypes = [np.dtype(v.dtype) for v in fgraph.outputs]
-        self._itemsizes = [v.type.np_dtype.itemsize for v in fgraph.inputs]
+        self._n_in = len(user_fgraph.inputs)
+        self._n_out = len(user_fgraph.outputs)
+        self._out_dtypes = [np.dtype(v.dtype) for v in user_fgraph.outputs]
+        self._itemsizes = [v.type.np_dtype.itemsize for v in user_fgraph.inputs]
         self.compile_seconds = time.perf_counter() - start
 
     @property
@@ -78,7 +83,7 @@ class CProgram:
         bufs = getattr(local, "bufs", None)
         if bufs is None:
             ffi = self._ffi
-            meta_len = sum(2 * v.ndim for v in self.fgraph.inputs)
+            meta_len = sum(2 * v.ndim for v in self._inputs)
             bufs = local.bufs = (ffi.new("gc_status *"), ffi.new("char *[]", max(self._n_in, 1)),
                                  ffi.new("int64_t[]", max(meta_len, 1)), ffi.new("gc_array[]", max(self._n_out, 1)))
         return bufs

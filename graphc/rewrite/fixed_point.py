@@ -1,0 +1,67 @@
+"""Applying node rewrites until none fires (a fixed point), with a bound on the number of sweeps."""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Sequence
+
+from graphc.graph.fg import FunctionGraph
+from graphc.rewrite.registry import NodeRewrite, node_keys
+from graphc.rewrite.report import PassRecord
+
+MAX_SWEEPS = 30
+
+
+def _dispatch(rewrites: Sequence[NodeRewrite]) -> tuple[dict, list[NodeRewrite]]:
+    """(key -> rewrites tracking it, rewrites that look at every node), each list in the given order."""
+    by_key: dict = defaultdict(list)
+    anywhere = []
+    for rewrite in rewrites:
+        if not rewrite.tracks:
+            anywhere.append(rewrite)
+        for key in rewrite.tracks:
+            by_key[key].append(rewrite)
+    return by_key, anywhere
+
+
+def rewrite_to_fixed_point(fgraph: FunctionGraph, rewrites: Sequence[NodeRewrite], record: PassRecord,
+                           max_sweeps: int = MAX_SWEEPS) -> int:
+    """Sweep the graph in topological order, replacing a node's outputs by the first rewrite that fires on it;
+    repeat until a sweep changes nothing. Returns how many rewrites fired (each is also counted in ``record``).
+
+    Nodes created during a sweep are visited in the next one. Hitting ``max_sweeps`` is noted, not an error:
+    the graph is valid after every replacement."""
+    by_key, anywhere = _dispatch(rewrites)
+    order = {r.name: k for k, r in enumerate(rewrites)}
+    candidates: dict[tuple, list[NodeRewrite]] = {}
+    fired = 0
+    for _ in range(max_sweeps):
+        changed = False
+        alive = set(map(id, fgraph.apply_nodes))
+        for node in fgraph.toposort():
+            if id(node) not in alive:
+                continue
+            keys = node_keys(node)
+            if keys not in candidates:
+                found = {r.name: r for key in keys for r in by_key.get(key, ())} | {r.name: r for r in anywhere}
+                candidates[keys] = sorted(found.values(), key=lambda r: order[r.name])
+            for rewrite in candidates[keys]:
+                new = rewrite(fgraph, node)
+                if new is None:
+                    continue
+                if len(new) != len(node.outputs):
+                    raise ValueError(f"rewrite {rewrite.name} gave {len(new)} replacements for {node.op}, which "
+                                     f"has {len(node.outputs)} outputs")
+                if all(var is old for var, old in zip(new, node.outputs)):
+                    continue
+                for old, var in zip(node.outputs, new):
+                    if var is not old:
+                        fgraph.replace(old, var, reason=rewrite.name)
+                record.count(rewrite.name)
+                fired += 1
+                changed = True
+                alive = set(map(id, fgraph.apply_nodes))
+                break
+        if not changed:
+            return fired
+    record.note(f"stopped after {max_sweeps} sweeps without reaching a fixed point")
+    return fired
