@@ -1,0 +1,4 @@
+"""``python -m graphc``: the same as the ``graphc`` command."""
+from graphc.cli import main
+
+raise SystemExit(main())
