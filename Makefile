@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test demo clean
+.PHONY: venv test demo aot clean
 
 venv: $(STAMP)
 
@@ -20,5 +20,8 @@ test: $(STAMP)
 demo: $(STAMP)
 	$(PY) examples/train_digits.py
 
+aot: $(STAMP)  # compile the digits model ahead of time, link examples/aot/predict.c to it, run it
+	$(MAKE) -C examples/aot run PYTHON=$(CURDIR)/$(PY)
+
 clean:
-	rm -rf $(VENV) .graphc-cache .pytest_cache build dist
+	rm -rf $(VENV) .graphc-cache .pytest_cache build dist examples/aot/build

@@ -60,8 +60,10 @@ def models(tmp_path_factory) -> Path:
 
 
 def graphc(*args: str, cwd: Path = ROOT, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "graphc", *args], cwd=cwd, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=300)
+    """Run the command from any working directory with the graphc under test (not whichever is installed)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "graphc", *args], cwd=cwd, capture_output=True, text=True, env=env,
+                          timeout=300)
 
 
 def assert_error(proc: subprocess.CompletedProcess, code: int, *words: str) -> None:
@@ -259,7 +261,8 @@ def test_compiler_failure_names_its_log(models, tmp_path):
 @pytest.mark.slow
 def test_aot_example_matches_python(tmp_path):
     proc = subprocess.run(["make", "-s", "-C", str(ROOT / "examples" / "aot"), "run", f"BUILD={tmp_path}",
-                           f"PYTHON={sys.executable}"], capture_output=True, text=True, timeout=300)
+                           f"PYTHON={sys.executable}"], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     rows = [line.split() for line in proc.stdout.splitlines() if line[:1].isdigit()]
     data = np.loadtxt(ROOT / "examples" / "aot" / "digits.txt", dtype="float32")
