@@ -689,3 +689,26 @@ def test_integer_division_by_zero_is_zero(backend):
             assert_close(g, w)
         except AssertionError as exc:
             raise AssertionError(f"output {k} ({INT_DTYPES[k // 4]}): {exc}") from None
+
+
+def test_high_rank_broadcasting(backend):
+    """Loop nests of rank 4 and 5, broadcasting across every position."""
+    def build():
+        a = gc.tensor("a", "float64", shape=(None,) * 5)
+        b = gc.tensor("b", "float64", shape=(None,) * 4)
+        c = gc.tensor("c", "int8", shape=(None,) * 2)
+        return [a, b, c], [a * b + c, gc.maximum(b, c), gc.where(gc.gt(a, 0), b, c)], None
+    f, _ = cached("high_rank", backend, build)
+    rng = np.random.default_rng(11)
+    for sa, sb, sc in [((2, 3, 1, 4, 5), (3, 2, 4, 1), (4, 5)), ((1, 1, 1, 1, 1), (2, 1, 3, 1), (1, 4)),
+                       ((2, 1, 3, 1, 2), (1, 4, 1, 5, 1)[1:], (5, 2))]:
+        a, b = rand(sa, rng=rng), rand(sb, rng=rng)
+        c = rand(sc, "int8", rng=rng)
+        for args in [(a, b, c), (noncontig(a), np.asfortranarray(b), c[::-1])]:
+            x, y, z = args
+            want = [x * y + z, np.maximum(y, z), np.where(x > 0, y, z)]
+            for k, (g, w) in enumerate(zip(f(*args), want)):
+                try:
+                    assert_close(g, w)
+                except AssertionError as exc:
+                    raise AssertionError(f"output {k} at {sa}, {sb}, {sc}: {exc}") from None

@@ -166,6 +166,8 @@ def reduce_terms():
         "prod_axis_with_zeros": ([with_zeros], lambda x: wsum(gc.prod(x, axis=1), 5)),
         "prod_last_axis_with_zeros": ([with_zeros.copy()], lambda x: wsum(gc.prod(x, axis=-1, keepdims=True), 6)),
         "prod_all_no_zeros": ([r.uniform(0.8, 1.2, s)], lambda x: gc.prod(x)),
+        "prod_all_one_zero": ([np.array([[1.5, -2.0, 0.0], [0.5, 3.0, -1.0]])], lambda x: gc.prod(x) * 2),
+        "prod_all_two_zeros": ([np.array([[1.5, 0.0, 2.0], [0.5, 0.0, -1.0]])], lambda x: gc.prod(x * 1.5)),
         "max_axis": ([distinct], lambda x: wsum(gc.max(x, axis=1), 7)),
         "max_all": ([distinct.copy()], lambda x: gc.max(x) * 3),
         "min_axis_keepdims": ([distinct.copy()], lambda x: wsum(gc.min(x, axis=(0, 2), keepdims=True), 8)),

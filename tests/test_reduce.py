@@ -329,3 +329,25 @@ def test_reduce_static_shapes():
     assert x.argmax().type.shape == ()
     assert x.argmax(keepdims=True).type.shape == (1, 1, 1)
     assert x.mean(axis=-1).type.shape == (2, None)
+
+
+def test_high_rank(backend):
+    """Rank 4 and 5: non-adjacent reduced axes, kept axes interleaved with reduced ones."""
+    def build():
+        x = gc.tensor("x", "float32", shape=(None,) * 4)
+        y = gc.tensor("y", "int16", shape=(None,) * 5)
+        outs = [x.sum(axis=(1, 3)), x.max(axis=(0, 2), keepdims=True), x.argmin(axis=2), x.mean(axis=(-1, 0)),
+                y.sum(axis=(0, 2, 4)), y.prod(axis=(1, 3)), y.min(axis=-2), y.argmax(axis=1, keepdims=True)]
+        return [x, y], outs, None
+    f, _ = cached("high_rank", backend, build)
+    rng = np.random.default_rng(9)
+    x = rand((2, 3, 4, 5), "float32", rng=rng)
+    y = rand((2, 3, 2, 3, 2), "int16", rng=rng, low=-5, high=5)
+    for xv, yv in [(x, y), (noncontig(x), np.asfortranarray(y))]:
+        want = [xv.sum(axis=(1, 3)), xv.max(axis=(0, 2), keepdims=True), xv.argmin(axis=2), xv.mean(axis=(-1, 0)),
+                yv.sum(axis=(0, 2, 4)), yv.prod(axis=(1, 3)), yv.min(axis=-2), yv.argmax(axis=1, keepdims=True)]
+        for k, (g, w) in enumerate(zip(f(xv, yv), want)):
+            try:
+                assert_close(g, np.asarray(w))
+            except AssertionError as exc:
+                raise AssertionError(f"output {k}: {exc}") from None
