@@ -296,3 +296,38 @@ def test_outputs_do_not_alias_inputs(backend):
             assert not np.shares_memory(o, outs[j]), (j, k)
         o[...] = -1
     np.testing.assert_array_equal(x, keep)
+
+
+def test_axis_arguments_as_numpy():
+    """Out-of-range axes raise AxisError (never wrap around), repeated ones ValueError; expand_dims takes tuples."""
+    a = np.ones((2, 1, 3))
+    x = gc.tensor("x", "float64", shape=(None, 1, None))
+    cases = [(lambda m, v: m.transpose(v, (0, 1, 5)), np.exceptions.AxisError),
+             (lambda m, v: m.transpose(v, (0, 1, -4)), np.exceptions.AxisError),
+             (lambda m, v: m.transpose(v, (0, 1, 1)), ValueError),
+             (lambda m, v: m.expand_dims(v, 4), np.exceptions.AxisError),
+             (lambda m, v: m.expand_dims(v, -5), np.exceptions.AxisError),
+             (lambda m, v: m.expand_dims(v, (0, 0)), ValueError),
+             (lambda m, v: m.squeeze(v, 3), np.exceptions.AxisError),
+             (lambda m, v: m.squeeze(v, -4), np.exceptions.AxisError),
+             (lambda m, v: m.squeeze(v, 0), ValueError)]
+    for k, (call, exc) in enumerate(cases):
+        with pytest.raises(exc):
+            call(np, a)
+        with pytest.raises(exc):
+            call(gc, x)
+    for axis in [0, 3, -1, -4, (0, 2), (-1, 1), (0, 1, 2)]:
+        want = np.expand_dims(a, axis).shape
+        got = gc.expand_dims(x, axis).type.shape
+        assert tuple(1 if s == 1 else None for s in want) == tuple(1 if s == 1 else None for s in got), axis
+    assert gc.transpose(x, (-1, 0, 1)).type.shape == (None, None, 1)
+
+
+def test_expand_dims_tuple(backend):
+    def build():
+        x = gc.tensor("x", "int32", shape=(None, None))
+        return [x], [gc.expand_dims(x, (0, 2)), gc.expand_dims(x, (-1, 1)), gc.expand_dims(x, (0, 1, 2, 3))]
+    f = cached("expand_tuple", backend, build)
+    x = np.arange(6, dtype="int32").reshape(2, 3)
+    for v in (x, x.T.copy().T, noncontig(x)):
+        check_all(f(v), [np.expand_dims(v, (0, 2)), np.expand_dims(v, (-1, 1)), np.expand_dims(v, (0, 1, 2, 3))])

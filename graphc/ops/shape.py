@@ -302,21 +302,37 @@ def dimshuffle(x, pattern) -> Variable:
     return DimShuffle(pattern)(x)
 
 
+def _axes(axis, ndim: int) -> tuple[int, ...]:
+    """An int or a sequence of ints as non-negative axes of an ``ndim``-d array, with numpy's errors: AxisError
+    out of range (never wrapped around), ValueError when repeated."""
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
+            raise TypeError(f"axes must be integers, got {a!r}")
+        if not -ndim <= a < ndim:
+            raise np.exceptions.AxisError(f"axis {a} is out of bounds for array of dimension {ndim}")
+        out.append(int(a) % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"repeated axis in {axes}")
+    return tuple(out)
+
+
 def transpose(x, axes=None) -> Variable:
     """numpy.transpose: reverses the dims by default; negative axes count from the end."""
     x = as_tensor(x)
-    axes = tuple(reversed(range(x.ndim))) if axes is None else tuple(a % x.ndim if x.ndim else a for a in axes)
+    axes = tuple(reversed(range(x.ndim))) if axes is None else _axes(axes, x.ndim)
     if sorted(axes) != list(range(x.ndim)):
         raise ValueError(f"axes {axes} are not a permutation of {x.ndim} dims")
     return dimshuffle(x, axes)
 
 
-def expand_dims(x, axis: int) -> Variable:
+def expand_dims(x, axis) -> Variable:
+    """numpy.expand_dims: ``axis`` (an int or a tuple) counts positions in the result."""
     x = as_tensor(x)
-    axis = axis % (x.ndim + 1)
-    pattern = list(range(x.ndim))
-    pattern.insert(axis, "x")
-    return dimshuffle(x, pattern)
+    new = set(_axes(axis, x.ndim + (1 if isinstance(axis, (int, np.integer)) else len(tuple(axis)))))
+    kept = iter(range(x.ndim))
+    return dimshuffle(x, ["x" if d in new else next(kept) for d in range(x.ndim + len(new))])
 
 
 def squeeze(x, axis=None) -> Variable:
@@ -325,7 +341,7 @@ def squeeze(x, axis=None) -> Variable:
     if axis is None:
         drop = {d for d, s in enumerate(x.type.shape) if s == 1}
     else:
-        drop = {a % x.ndim for a in ((axis,) if isinstance(axis, int) else axis)}
+        drop = set(_axes(axis, x.ndim))
     return dimshuffle(x, tuple(d for d in range(x.ndim) if d not in drop))
 
 
