@@ -280,3 +280,23 @@ def test_grad_consider_constant(backend):
     full, const = f(xv)
     np.testing.assert_allclose(full, np.exp(xv) * (1 + xv))
     np.testing.assert_allclose(const, np.exp(xv))
+
+
+def test_grad_runtime_broadcast_float32(backend):
+    """sum_to decides at run time which dims were broadcast, for float32 too."""
+    x = gc.fmatrix("x")
+    y = gc.fmatrix("y")
+    gx, gy = gc.grad(gc.sum((x * y) * 2.0), [x, y])
+    f = gc.function([x, y], [gx, gy], backend=backend)
+    for xs, ys in [((1, 3), (2, 3)), ((2, 1), (1, 3)), ((2, 3), (2, 3)), ((1, 1), (0, 3))]:
+        xv = np.arange(1, 1 + np.prod(xs), dtype="float32").reshape(xs)
+        yv = np.arange(1, 1 + np.prod(ys), dtype="float32").reshape(ys) * 0.5
+        got_x, got_y = f(xv, yv)
+        out = np.broadcast_shapes(xs, ys)
+        want_x = (2 * np.broadcast_to(yv, out)).sum(axis=tuple(d for d in range(2) if xs[d] == 1 and out[d] != 1),
+                                                    keepdims=True).reshape(xs)
+        want_y = (2 * np.broadcast_to(xv, out)).sum(axis=tuple(d for d in range(2) if ys[d] == 1 and out[d] != 1),
+                                                    keepdims=True).reshape(ys)
+        assert got_x.dtype == got_y.dtype == np.float32
+        np.testing.assert_allclose(got_x, want_x, rtol=1e-6)
+        np.testing.assert_allclose(got_y, want_y, rtol=1e-6)
