@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
@@ -10,6 +10,9 @@ from graphc.config import config
 from graphc.graph.basic import Constant, SharedVariable, Variable, ancestors
 from graphc.graph.fg import FunctionGraph
 from graphc.graph.clone import clone_graph
+
+if TYPE_CHECKING:
+    from graphc.rewrite.report import RewriteReport
 
 BACKENDS = ("c", "py")
 
@@ -106,7 +109,7 @@ class Function:
         """The optimized graph this function runs (what ``gc.dprint(f)`` shows)."""
         return self._optimized[0]
 
-    def report(self):
+    def report(self) -> "RewriteReport":
         """What the rewrites did: each pass, how often it fired, node counts before/after, time."""
         return self._optimized[1]
 

@@ -1,7 +1,6 @@
 """Applying node rewrites until none fires (a fixed point), with a bound on the number of sweeps."""
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Sequence
 
 from graphc.graph.fg import FunctionGraph
@@ -11,16 +10,9 @@ from graphc.rewrite.report import PassRecord
 MAX_SWEEPS = 30
 
 
-def _dispatch(rewrites: Sequence[NodeRewrite]) -> tuple[dict, list[NodeRewrite]]:
-    """(key -> rewrites tracking it, rewrites that look at every node), each list in the given order."""
-    by_key: dict = defaultdict(list)
-    anywhere = []
-    for rewrite in rewrites:
-        if not rewrite.tracks:
-            anywhere.append(rewrite)
-        for key in rewrite.tracks:
-            by_key[key].append(rewrite)
-    return by_key, anywhere
+def _tracking(rewrites: Sequence[NodeRewrite], keys: tuple) -> list[NodeRewrite]:
+    """The rewrites that look at a node with these keys, in the given order."""
+    return [r for r in rewrites if not r.tracks or any(k in r.tracks for k in keys)]
 
 
 def rewrite_to_fixed_point(fgraph: FunctionGraph, rewrites: Sequence[NodeRewrite], record: PassRecord,
@@ -30,8 +22,6 @@ def rewrite_to_fixed_point(fgraph: FunctionGraph, rewrites: Sequence[NodeRewrite
 
     Nodes created during a sweep are visited in the next one. Hitting ``max_sweeps`` is noted, not an error:
     the graph is valid after every replacement."""
-    by_key, anywhere = _dispatch(rewrites)
-    order = {r.name: k for k, r in enumerate(rewrites)}
     candidates: dict[tuple, list[NodeRewrite]] = {}
     fired = 0
     for _ in range(max_sweeps):
@@ -42,8 +32,7 @@ def rewrite_to_fixed_point(fgraph: FunctionGraph, rewrites: Sequence[NodeRewrite
                 continue
             keys = node_keys(node)
             if keys not in candidates:
-                found = {r.name: r for key in keys for r in by_key.get(key, ())} | {r.name: r for r in anywhere}
-                candidates[keys] = sorted(found.values(), key=lambda r: order[r.name])
+                candidates[keys] = _tracking(rewrites, keys)
             for rewrite in candidates[keys]:
                 new = rewrite(fgraph, node)
                 if new is None:
@@ -51,11 +40,10 @@ def rewrite_to_fixed_point(fgraph: FunctionGraph, rewrites: Sequence[NodeRewrite
                 if len(new) != len(node.outputs):
                     raise ValueError(f"rewrite {rewrite.name} gave {len(new)} replacements for {node.op}, which "
                                      f"has {len(node.outputs)} outputs")
-                if all(var is old for var, old in zip(new, node.outputs)):
+                pairs = [(old, var) for old, var in zip(node.outputs, new) if var is not old]
+                if not pairs:
                     continue
-                for old, var in zip(node.outputs, new):
-                    if var is not old:
-                        fgraph.replace(old, var, reason=rewrite.name)
+                fgraph.replace_all(pairs, reason=rewrite.name)
                 record.count(rewrite.name)
                 fired += 1
                 changed = True

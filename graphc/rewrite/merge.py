@@ -5,7 +5,7 @@ Registered twice: first on the user's graph, then again after the phases, whose 
 (``exclude=["merge"]`` switches both off)."""
 from __future__ import annotations
 
-from graphc.graph.basic import Apply, Constant
+from graphc.graph.basic import Apply, Constant, Variable
 from graphc.graph.fg import FunctionGraph
 from graphc.rewrite.registry import register_pass
 from graphc.rewrite.report import PassRecord
@@ -24,26 +24,31 @@ def _constants(fgraph: FunctionGraph) -> list[Constant]:
     return list(found.values())
 
 
-def _replace_outputs(fgraph: FunctionGraph, node: Apply, kept: Apply) -> None:
-    for old, new in zip(node.outputs, kept.outputs):
-        fgraph.replace(old, new, reason="merge")
-
-
 def merge(fgraph: FunctionGraph, record: PassRecord) -> int:
+    """Finds every duplicate first, then rewires all of them at once (one graph rebuild)."""
+    canonical: dict[int, Variable] = {}
+    pairs: list[tuple[Variable, Variable]] = []
+
+    def same(old: Variable, new: Variable, what: str) -> None:
+        canonical[id(old)] = new
+        pairs.append((old, new))
+        record.count(what)
+
     by_value: dict[str, Constant] = {}
     for const in _constants(fgraph):
         first = by_value.setdefault(const.signature(), const)
         if first is not const:
-            fgraph.replace(const, first, reason="merge")
-            record.count("constants")
+            same(const, first, "constants")
     by_computation: dict[tuple, Apply] = {}
-    for node in fgraph.toposort():  # earlier merges have already rewired this node's inputs
-        key = (node.op.signature(), tuple(map(id, node.inputs)))
+    for node in fgraph.toposort():
+        key = (node.op.signature(), tuple(id(canonical.get(id(v), v)) for v in node.inputs))
         kept = by_computation.setdefault(key, node)
         if kept is not node:
-            _replace_outputs(fgraph, node, kept)
-            record.count("nodes")
-    return sum(record.by_rewrite.values())
+            for old, new in zip(node.outputs, kept.outputs):
+                same(old, new, "nodes")
+    if pairs:
+        fgraph.replace_all(pairs, reason="merge")  # a kept variable is never replaced, so no pair chains to another
+    return len(pairs)
 
 
 TAGS = ("fast_run", "fast_compile", "merge")

@@ -66,6 +66,10 @@ class Phase:
     name: str
     position: float
 
+    @property
+    def labels(self) -> frozenset[str]:
+        return frozenset({self.name})
+
 
 @dataclass
 class Registry:
@@ -105,10 +109,7 @@ class Registry:
 
     def labels(self) -> set[str]:
         """Every name and tag that include/exclude may mention."""
-        out: set[str] = set()
-        for entry in list(self.entries.values()) + list(self.node_rewrites.values()):
-            out |= entry.labels if not isinstance(entry, Phase) else {entry.name}
-        return out
+        return set().union(*(e.labels for e in [*self.entries.values(), *self.node_rewrites.values()]))
 
 
 REGISTRY = Registry()
