@@ -72,10 +72,18 @@ static void gc_advise_huge(void *p, size_t bytes) {
 #endif
 }
 
-/* Allocate a contiguous array of the given shape; *buf receives the owned pointer (freed by the caller).
- * If reuse is non-NULL and holds a caller buffer of exactly this shape, that buffer is used instead. */
-static int gc_alloc(gc_status *st, gc_array *a, void **buf, int nd, const int64_t *shape, size_t itemsize,
-                    gc_array *reuse) {
+/* Memory an array may live in: a variable's own buffer, or a slot of the memory plan that several
+ * intermediates use in turn (it grows when a later occupant is larger; freed when the call ends). */
+typedef struct gc_buffer {
+    void *data;
+    size_t cap;
+} gc_buffer;
+
+/* Give a a contiguous array of the given shape. If reuse holds a contiguous array of exactly this shape (the
+ * caller's borrowed output, or an input the memory plan lets this output overwrite), its memory is used;
+ * otherwise buf's memory, grown if needed. */
+static int gc_alloc(gc_status *st, gc_array *a, gc_buffer *buf, int nd, const int64_t *shape, size_t itemsize,
+                    const gc_array *reuse) {
     a->ndim = nd;
     a->owned = 0;
     int64_t n = 1;
@@ -87,20 +95,25 @@ static int gc_alloc(gc_status *st, gc_array *a, void **buf, int nd, const int64_
         n *= shape[d];
     }
     gc_set_contiguous_strides(a);
-    if (reuse && reuse->data && reuse->ndim == nd && memcmp(reuse->shape, shape, sizeof(int64_t) * nd) == 0) {
+    if (reuse && reuse->data && reuse->ndim == nd && memcmp(reuse->shape, shape, sizeof(int64_t) * nd) == 0 &&
+        gc_is_contiguous(reuse)) {
         a->data = reuse->data;
-        *buf = NULL;
         return GC_OK;
     }
     if ((uint64_t)n > (uint64_t)(SIZE_MAX / 2) / itemsize)
         return gc_error(st, GC_ERR_MEMORY, "array too large to allocate");
     size_t bytes = (size_t)n * itemsize;
     bytes = (bytes + GC_ALIGN - 1) / GC_ALIGN * GC_ALIGN;
-    void *p = aligned_alloc(GC_ALIGN, bytes ? bytes : GC_ALIGN);
-    if (!p) return gc_error(st, GC_ERR_MEMORY, "out of memory allocating %zu bytes", bytes);
-    gc_advise_huge(p, bytes);
-    *buf = p;
-    a->data = (char *)p;
+    if (bytes == 0) bytes = GC_ALIGN;
+    if (buf->data == NULL || buf->cap < bytes) {
+        void *p = aligned_alloc(GC_ALIGN, bytes);
+        if (!p) return gc_error(st, GC_ERR_MEMORY, "out of memory allocating %zu bytes", bytes);
+        gc_advise_huge(p, bytes);
+        free(buf->data);
+        buf->data = p;
+        buf->cap = bytes;
+    }
+    a->data = (char *)buf->data;
     return GC_OK;
 }
 
@@ -153,8 +166,8 @@ static void gc_copy_bcast(gc_array *dst, const gc_array *src, size_t itemsize) {
 }
 
 /* A fresh contiguous copy of src (used when an output would alias an input or another output). */
-static int gc_copy_new(gc_status *st, gc_array *dst, void **buf, const gc_array *src, size_t itemsize,
-                       gc_array *reuse) {
+static int gc_copy_new(gc_status *st, gc_array *dst, gc_buffer *buf, const gc_array *src, size_t itemsize,
+                       const gc_array *reuse) {
     if (gc_alloc(st, dst, buf, src->ndim, src->shape, itemsize, reuse) != GC_OK) return st->code;
     gc_copy_bcast(dst, src, itemsize);
     return GC_OK;
@@ -162,11 +175,12 @@ static int gc_copy_new(gc_status *st, gc_array *dst, void **buf, const gc_array 
 
 /* Publish v as an output: hand over the buffer this call allocated for it (*own), keep a result written into the
  * caller's borrowed buffer, or else copy (v is a view, an input, a constant, or already handed over). */
-static int gc_output(gc_status *st, gc_array *out, const gc_array *v, void **own, size_t itemsize) {
-    if (own && *own && v->data == (char *)*own && gc_is_contiguous(v)) {
+static int gc_output(gc_status *st, gc_array *out, const gc_array *v, gc_buffer *own, size_t itemsize) {
+    if (own && own->data && v->data == (char *)own->data && gc_is_contiguous(v)) {
         *out = *v;
         out->owned = 1;
-        *own = NULL;
+        own->data = NULL;
+        own->cap = 0;
         return GC_OK;
     }
     if (out->data && v->data == out->data && out->ndim == v->ndim && gc_is_contiguous(v) &&
@@ -176,10 +190,10 @@ static int gc_output(gc_status *st, gc_array *out, const gc_array *v, void **own
         return GC_OK;
     }
     gc_array fresh;
-    void *buf = NULL;
+    gc_buffer buf = {0};
     if (gc_copy_new(st, &fresh, &buf, v, itemsize, out) != GC_OK) return st->code;
     *out = fresh;
-    out->owned = buf != NULL;
+    out->owned = buf.data != NULL;
     return GC_OK;
 }
 

@@ -4,7 +4,7 @@
 #include "graphc_rt.h"
 
 /* numpy reshape: resolve one -1, check the size, and view x when it is contiguous (else copy into *buf). */
-static int gc_reshape(gc_status *st, const char *label, gc_array *out, void **buf, gc_array *reuse,
+static int gc_reshape(gc_status *st, const char *label, gc_array *out, gc_buffer *buf, const gc_array *reuse,
                       const gc_array *x, int nd, const int64_t *req, size_t itemsize) {
     int64_t shape[GC_MAX_NDIM], known = 1, n = gc_size(x);
     int unknown = -1;
@@ -64,7 +64,8 @@ static int gc_sum_to_plan(gc_status *st, const char *label, const gc_array *g, i
 }
 
 #define GC_SUM_TO(T)                                                                                      \
-static int gc_sum_to_##T(gc_status *st, const char *label, gc_array *out, void **buf, gc_array *reuse,    \
+static int gc_sum_to_##T(gc_status *st, const char *label, gc_array *out, gc_buffer *buf,                 \
+                         const gc_array *reuse,                                                           \
                          const gc_array *g, int nt, const int64_t *shape) {                               \
     int reduce[GC_MAX_NDIM], any;                                                                         \
     if (gc_sum_to_plan(st, label, g, nt, shape, reduce, &any) != GC_OK) return st->code;                  \

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
@@ -16,17 +16,17 @@ from graphc.graph.basic import Apply, Constant, Variable
 from graphc.graph.fg import FunctionGraph
 from graphc.codegen.scalar import ctype
 
+if TYPE_CHECKING:
+    from graphc.plan.memory import MemoryPlan
+
 Lowering = Callable[[Apply, "CContext"], str]
 LOWERINGS: dict[type, Lowering] = {}
-VIEW_OF: dict[type, int] = {}
 
 
-def register(op_type: type, view_of: int | None = None) -> Callable[[Lowering], Lowering]:
-    """Register the C lowering of ``op_type``. ``view_of=i``: the outputs may alias input i's memory."""
+def register(op_type: type) -> Callable[[Lowering], Lowering]:
+    """Register the C lowering of ``op_type`` (ops declare ``view_of_input`` when outputs may alias an input)."""
     def wrap(fn: Lowering) -> Lowering:
         LOWERINGS[op_type] = fn
-        if view_of is not None:
-            VIEW_OF[op_type] = view_of
         return fn
     return wrap
 
@@ -58,6 +58,7 @@ class CContext:
     """What a lowering needs: C names of variables and buffers, allocation, shared helpers."""
 
     fgraph: FunctionGraph
+    plan: "MemoryPlan | None" = None
     names: dict[int, str] = field(default_factory=dict)
     helpers: dict[str, tuple[str, str]] = field(default_factory=dict)
     includes: list[str] = field(default_factory=list)
@@ -66,16 +67,27 @@ class CContext:
     def name(self, var: Variable) -> str:
         return self.names[id(var)]
 
+    def in_slot(self, var: Variable) -> bool:
+        return self.plan is not None and id(var) in self.plan.slot
+
     def buf(self, var: Variable) -> str:
+        """The gc_buffer that holds ``var``'s memory: a shared slot of the memory plan, or its own."""
+        if self.in_slot(var):
+            return f"s{self.plan.slot[id(var)]}"
         return "b" + self.names[id(var)][1:]
 
     def ctype(self, var: Variable) -> str:
         return ctype(var.dtype)
 
     def reuse(self, var: Variable) -> str:
-        """The caller's borrowed buffer for this variable if it is an output, for gc_alloc."""
+        """An array whose memory gc_alloc may take for ``var`` if the shape fits: the caller's borrowed buffer for
+        an output, or the input the memory plan lets this output overwrite."""
         slot = self.output_slot.get(id(var))
-        return "NULL" if slot is None else f"&outputs[{slot}]"
+        if slot is not None:
+            return f"&outputs[{slot}]"
+        if self.plan is not None and id(var) in self.plan.inplace:
+            return f"&{self.name(self.plan.inplace[id(var)])}"
+        return "NULL"
 
     def alloc(self, var: Variable, shape: str) -> str:
         """C statement allocating ``var`` (contiguous) with the int64 shape array expression ``shape``."""
@@ -118,29 +130,16 @@ def _float_literal(v: float, dtype: str) -> str:
     return text + ("f" if dtype == "float32" else "")
 
 
-def _alias_groups(fgraph: FunctionGraph, order: list[Apply]) -> dict[int, int]:
-    """Union-find over views: variables that may share memory get one group id."""
-    parent: dict[int, int] = {}
-
-    def find(x: int) -> int:
-        while parent.get(x, x) != x:
-            x = parent[x]
-        return x
-
-    for node in order:
-        view = VIEW_OF.get(type(node.op))
-        if view is not None:
-            for out in node.outputs:
-                parent[find(id(out))] = find(id(node.inputs[view]))
-    return {id(v): find(id(v)) for v in fgraph.variables()}
-
-
 def generate(fgraph: FunctionGraph, version: str, par_threshold: int) -> str:
     """The whole C source for ``fgraph``: deterministic for a given graph."""
     import graphc.codegen.lowerings  # noqa: F401  (registers every op family's lowering)
+    from graphc.plan.memory import MemoryPlan, storage_groups
+    plan: MemoryPlan | None = getattr(fgraph, "memory_plan", None)
     order = fgraph.toposort()
-    ctx = CContext(fgraph)
-    input_vars, constants, locals_, buffers = [], [], [], []
+    if plan is not None and [id(n) for n in plan.order] != [id(n) for n in order]:
+        raise RuntimeError("the memory plan was made for another schedule; plan after the last rewrite")
+    ctx = CContext(fgraph, plan)
+    input_vars, constants, locals_ = [], [], []
     for i, var in enumerate(fgraph.inputs):
         ctx.names[id(var)] = f"v{i}"
         input_vars.append({"name": f"v{i}", "index": i, "ndim": var.ndim, "ctype": ctype(var.dtype)})
@@ -154,7 +153,6 @@ def generate(fgraph: FunctionGraph, version: str, par_threshold: int) -> str:
         for var in node.outputs:
             ctx.names[id(var)] = f"v{counter}"
             locals_.append(f"v{counter}")
-            buffers.append(f"b{counter}")
             counter += 1
     for var in fgraph.outputs:
         if isinstance(var, Constant) and id(var) not in ctx.names:
@@ -164,31 +162,33 @@ def generate(fgraph: FunctionGraph, version: str, par_threshold: int) -> str:
     for slot, var in enumerate(fgraph.outputs):
         ctx.output_slot.setdefault(id(var), slot)
 
-    groups = _alias_groups(fgraph, order)
+    groups = plan.group if plan else storage_groups(fgraph, order, {})
     last_use: dict[int, int] = {}
     for step, node in enumerate(order):
         for var in node.inputs + node.outputs:
             last_use[groups[id(var)]] = step
     live_to_end = {groups[id(v)] for v in fgraph.outputs}
-    owned_by_group: dict[int, list[str]] = {}
+    own_by_group: dict[int, list[str]] = {}
     for node in order:
         for var in node.outputs:
-            owned_by_group.setdefault(groups[id(var)], []).append(ctx.buf(var))
+            if not ctx.in_slot(var):
+                own_by_group.setdefault(groups[id(var)], []).append(ctx.buf(var))
+    buffers = [b for bs in own_by_group.values() for b in bs] + [f"s{j}" for j in range(plan.n_slots if plan else 0)]
 
     steps = []
     for step, node in enumerate(order):
         lower = LOWERINGS.get(type(node.op))
         if lower is None:
             raise NotImplementedError(f"the C backend has no lowering for {node.op}; use backend='py'")
-        frees = [b for g, bs in owned_by_group.items() if last_use.get(g) == step and g not in live_to_end
-                 for b in bs]
+        frees = [b for g, bs in own_by_group.items() if last_use.get(g) == step and g not in live_to_end for b in bs]
         steps.append({"comment": c_comment(f"{step}: {node.op} -> {', '.join(ctx.name(o) for o in node.outputs)}"),
                       "code": lower(node, ctx).strip(), "frees": frees})
     outputs = []
     for slot, var in enumerate(fgraph.outputs):
         own = f"&{ctx.buf(var)}" if var.owner is not None else "NULL"
         outputs.append({"index": slot, "var": ctx.name(var), "own": own, "ctype": ctype(var.dtype)})
-    summary = c_comment(f"{len(fgraph.inputs)} inputs, {len(order)} nodes, {len(fgraph.outputs)} outputs")
+    summary = c_comment(f"{len(fgraph.inputs)} inputs, {len(order)} nodes, {len(fgraph.outputs)} outputs, "
+                        f"{plan.n_slots if plan else 0} buffer slots, {len(plan.inplace) if plan else 0} in place")
     return render("module.c.j2", version=version, summary=summary, includes=ctx.includes,
                   par_threshold=par_threshold, constants=constants, helpers=[h for _, h in ctx.helpers.values()],
                   input_vars=input_vars, locals=locals_, buffers=buffers, steps=steps, outputs=outputs)

@@ -13,6 +13,9 @@ class Op:
     deterministic signature (used in cache keys and merging) are derived from them."""
 
     __props__: tuple[str, ...] = ()
+    view_of_input: int | None = None
+    """Set when the outputs may share memory with this input (a view, as numpy would return); the memory plan and
+    code generator keep that input's buffer alive as long as the outputs."""
 
     def _props(self) -> tuple:
         return tuple(getattr(self, p) for p in self.__props__)

@@ -72,6 +72,8 @@ class Join(Op):
 class Split(Op):
     """Cuts ``x`` along ``axis`` into consecutive pieces whose sizes (int64 scalars) must add up to its size."""
 
+    view_of_input = 0
+
     __props__ = ("axis",)
 
     def __init__(self, axis: int):

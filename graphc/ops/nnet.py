@@ -18,6 +18,8 @@ FLOATS = ("float32", "float64")
 class StopGradient(Op):
     """The identity, through which no gradient flows (Theano's disconnected_grad)."""
 
+    view_of_input = 0
+
     def make_node(self, x):
         x = as_tensor(x)
         return Apply(self, [x], [Variable(x.type)])

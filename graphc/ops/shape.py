@@ -211,6 +211,8 @@ class SumTo(Op):
     Dims where the target size is 1 but ``g``'s is not are summed; leading extra dims are summed away. Which dims
     broadcast is decided at run time, so runtime broadcasting of dims not known to be 1 differentiates correctly."""
 
+    view_of_input = 0
+
     def make_node(self, g, *shape):
         g = as_tensor(g)
         entries, static = _as_shape(shape)
@@ -254,6 +256,8 @@ def sum_to(g: Variable, like: Variable) -> Variable:
 
 class DimShuffle(Op):
     """Permutes dims, inserts broadcastable dims ('x') and drops dims of size 1 (Theano's DimShuffle)."""
+
+    view_of_input = 0
 
     __props__ = ("pattern",)
 
@@ -347,6 +351,8 @@ def squeeze(x, axis=None) -> Variable:
 
 class Reshape(Op):
     """numpy.reshape with a symbolic shape vector; one entry may be -1."""
+
+    view_of_input = 0
 
     __props__ = ("ndim",)
 

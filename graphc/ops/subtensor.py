@@ -311,6 +311,8 @@ class _Inc(Op):
 class Subtensor(_Get, _BasicIndex):
     """x[ints, slices, newaxes]; a view of x in numpy."""
 
+    view_of_input = 0
+
     __props__ = ("idx_list",)
 
 

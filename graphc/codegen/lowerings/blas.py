@@ -1,10 +1,10 @@
-"""C lowering of Dot (numpy.dot for 1-d/2-d operands) and BatchedMatmul: cblas gemm per matrix product."""
+"""C lowering of Dot (numpy.dot for 1-d/2-d operands), Gemm and BatchedMatmul: cblas gemm per matrix product."""
 from __future__ import annotations
 
 from graphc.codegen.c import CContext, node_label, register
 from graphc.codegen.scalar import ctype
 from graphc.graph.basic import Apply
-from graphc.ops.blas import BatchedMatmul, Dot
+from graphc.ops.blas import BatchedMatmul, Dot, Gemm
 
 
 @register(Dot)
@@ -22,6 +22,23 @@ def lower_dot(node: Apply, ctx: CContext) -> str:
         ctx.alloc(out, "shape"),
         f"gc_array A = gc_as_matrix(&{an}, 1), B = gc_as_matrix(&{bn}, 0);",
         f"GC_TRY(gc_matmul2d_{t}(st, &A, &B, ({t} *){ctx.name(out)}.data));",
+    ])
+
+
+@register(Gemm)
+def lower_gemm(node: Apply, ctx: CContext) -> str:
+    """Shape check, c broadcast into the output, then one gemm call that adds alpha * the product (beta scales c)."""
+    ctx.include("graphc_blas.h")
+    a, b, *c = node.inputs
+    out = node.outputs[0]
+    an, bn = ctx.name(a), ctx.name(b)
+    cref = f"&{ctx.name(c[0])}" if c else "NULL"
+    return "\n".join([
+        f"int64_t shape[{out.ndim}];",
+        f"GC_TRY(gc_gemm_shape(st, {node_label(node)}, &{an}, &{bn}, {cref}, shape));",
+        ctx.alloc(out, "shape"),
+        f"GC_TRY(gc_gemm_{ctype(out.dtype)}(st, {node.op.alpha.hex()}, &{an}, &{bn}, {node.op.beta.hex()}, {cref}, "
+        f"&{ctx.name(out)}));",
     ])
 
 

@@ -8,7 +8,7 @@ from graphc.ops.join import Join, Split
 from graphc.ops.nnet import StopGradient
 
 
-@register(StopGradient, view_of=0)
+@register(StopGradient)
 def lower_stop_gradient(node: Apply, ctx: CContext) -> str:
     out = ctx.name(node.outputs[0])
     return f"{out} = {ctx.name(node.inputs[0])};\n{out}.owned = 0;"
@@ -39,7 +39,7 @@ def lower_join(node: Apply, ctx: CContext) -> str:
     return "\n".join(lines)
 
 
-@register(Split, view_of=0)
+@register(Split)
 def lower_split(node: Apply, ctx: CContext) -> str:
     x = node.inputs[0]
     axis = node.op.axis

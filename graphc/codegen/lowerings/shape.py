@@ -57,7 +57,7 @@ def lower_alloc(node: Apply, ctx: CContext) -> str:
     ])
 
 
-@register(SumTo, view_of=0)
+@register(SumTo)
 def lower_sum_to(node: Apply, ctx: CContext) -> str:
     ctx.include("graphc_shape.h")
     g, out = node.inputs[0], node.outputs[0]
@@ -70,7 +70,7 @@ def lower_sum_to(node: Apply, ctx: CContext) -> str:
     ])
 
 
-@register(DimShuffle, view_of=0)
+@register(DimShuffle)
 def lower_dimshuffle(node: Apply, ctx: CContext) -> str:
     x, out = node.inputs[0], node.outputs[0]
     xn, on = ctx.name(x), ctx.name(out)
@@ -88,7 +88,7 @@ def lower_dimshuffle(node: Apply, ctx: CContext) -> str:
     return "\n".join(lines)
 
 
-@register(Reshape, view_of=0)
+@register(Reshape)
 def lower_reshape(node: Apply, ctx: CContext) -> str:
     ctx.include("graphc_shape.h")
     x, out = node.inputs[0], node.outputs[0]

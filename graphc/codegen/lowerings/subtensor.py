@@ -33,7 +33,7 @@ def _copy_of_x(node: Apply, ctx: CContext) -> str:
                       f"gc_copy_bcast(&{ctx.name(out)}, &{ctx.name(x)}, sizeof({ctype(x.dtype)}));"])
 
 
-@register(Subtensor, view_of=0)
+@register(Subtensor)
 def lower_subtensor(node: Apply, ctx: CContext) -> str:
     ctx.include("graphc_index.h")
     return _basic_view(node, ctx, ctx.name(node.inputs[0]), ctx.name(node.outputs[0]), 1)
