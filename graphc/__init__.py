@@ -21,6 +21,7 @@ from graphc.ops.nnet import log_softmax, logsumexp, softmax, stop_gradient
 from graphc.autodiff import DisconnectedInputError, grad
 from graphc.function import Function, function
 from graphc.printing import dprint, to_dot
+from graphc.plan.report import memory_plan
 from graphc.rewrite.report import optimization_report
 
 __version__ = "0.1.0"

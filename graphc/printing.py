@@ -25,7 +25,7 @@ def dprint(obj, file: TextIO | str | None = None, print_type: bool = True) -> st
     """Print ``obj`` as an indented tree, one line per node, each sub-tree once.
 
     ``file=None`` prints to stdout, ``file="str"`` returns the text, any other value is written to as a file."""
-    text = _render_tree(_roots(obj), print_type)
+    text = _render_tree(_roots(obj), print_type, _inplace_nodes(obj))
     if file == "str":
         return text
     (sys.stdout if file is None else file).write(text)
@@ -39,6 +39,7 @@ def to_networkx(obj) -> "networkx.DiGraph":
     import networkx as nx
 
     roots = _roots(obj)
+    inplace = _inplace_nodes(obj)
     graph = nx.DiGraph()
     names: dict[object, str] = {}
 
@@ -56,7 +57,12 @@ def to_networkx(obj) -> "networkx.DiGraph":
 
     for node in toposort([var for var, _ in roots]):
         sources = [source(var) for var in node.inputs]
-        target = add(node, "apply", str(node.op))
+        program = _program_text(node)
+        kind = "fused" if program else "apply"
+        label = "\n".join([str(node.op)] + program + (["(in place)"] if id(node) in inplace else []))
+        target = add(node, kind, label)
+        if id(node) in inplace:
+            graph.nodes[target].update(color="red", penwidth="2")
         for pos, (var, src) in enumerate(zip(node.inputs, sources)):
             _connect(graph, src, target, _edge_text(var, str(pos) if len(node.inputs) > 1 else ""))
     for i, (var, tag) in enumerate(roots):
@@ -114,8 +120,24 @@ def _op_text(var: Variable) -> str:
 
 
 # --- dprint --------------------------------------------------------------------------------------------------------
-def _render_tree(roots: list[Root], print_type: bool) -> str:
-    """Depth-first with an explicit stack (deep graphs must not hit the recursion limit); ids in print order."""
+def _program_text(node: Apply) -> list[str]:
+    """A fused node's scalar program, one step per line, its inputs named in0, in1, ... in input order."""
+    composite = getattr(node.op, "composite", None)
+    return composite.text([f"in{k}" for k in range(len(node.inputs))]) if composite is not None else []
+
+
+def _inplace_nodes(obj) -> set[int]:
+    """Applies the memory plan lets write an output over a dying input (for a compiled function)."""
+    fgraph = obj.fgraph if isinstance(obj, Function) else obj if isinstance(obj, FunctionGraph) else None
+    plan = getattr(fgraph, "memory_plan", None)
+    if plan is None:
+        return set()
+    return {id(n) for n in plan.order if any(id(o) in plan.inplace for o in n.outputs)}
+
+
+def _render_tree(roots: list[Root], print_type: bool, inplace: set[int]) -> str:
+    """Depth-first with an explicit stack (deep graphs must not hit the recursion limit); ids in print order.
+    A fused node's scalar program is listed under it (``╎``); nodes writing over an input say so."""
     ids: dict[Apply | Variable, str] = {}
     lines: list[str] = []
     for root, tag in roots:
@@ -135,7 +157,10 @@ def _render_tree(roots: list[Root], print_type: bool) -> str:
             if repeated:
                 lines.append(line + " ···")
                 continue
+            if id(var.owner) in inplace:
+                line += " (in place)"
             lines.append(line)
+            lines += [f"{indent} ╎ {text}" for text in _program_text(var.owner)]
             inputs = var.owner.inputs
             for i in reversed(range(len(inputs))):
                 last = i == len(inputs) - 1
@@ -171,6 +196,7 @@ def _letters(number: int) -> str:
 # --- to_dot --------------------------------------------------------------------------------------------------------
 _DOT_STYLE: dict[str, dict[str, str]] = {
     "apply": {"shape": "box"},
+    "fused": {"shape": "box", "style": "filled", "fillcolor": "lightyellow"},
     "input": {"shape": "ellipse"},
     "shared": {"shape": "ellipse", "style": "filled", "fillcolor": "lightblue"},
     "constant": {"shape": "ellipse", "style": "filled", "fillcolor": "lightgrey"},

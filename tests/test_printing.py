@@ -158,7 +158,7 @@ def test_rejects_other_objects():
 # --- Function ------------------------------------------------------------------------------------------------------
 def small_function():
     x, W, b, h, y = small_graph()
-    return gc.function([x, b], [y, gc.sum(y)], updates={W: W - 0.1 * h}, backend="py")
+    return gc.function([x, b], [y, gc.sum(y)], updates={W: W - 0.1 * h}, backend="py", mode="none")
 
 
 def test_function_prints_outputs_then_updates():
