@@ -129,7 +129,7 @@ def _describe(name: str | None, type_: TensorType, kind: str) -> dict:
 
 
 def _header(name: str, inputs: list[dict], outputs: list[dict]) -> str:
-    prefix = _identifier(name).upper()
+    prefix = c_identifier(name).upper()
     kinds = {"input": "input", "shared": "shared variable: pass its current value", "output": "output",
              "update": "update: the shared variable's new value"}
     enum: list[tuple[str, int]] = []
@@ -138,7 +138,7 @@ def _header(name: str, inputs: list[dict], outputs: list[dict]) -> str:
         table = []
         taken: set[str] = set()
         for i, entry in enumerate(entries):
-            label = _identifier(entry["name"] or "").upper()
+            label = c_identifier(entry["name"] or "").upper()
             constant = f"{prefix}_{'UPDATE' if entry['kind'] == 'update' else group}_{label or i}"
             if constant in taken or not label:
                 constant = f"{prefix}_{group}_{i}"
@@ -160,7 +160,8 @@ def _align(table: list[list[str]]) -> list[str]:
     return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in table]
 
 
-def _identifier(text: str) -> str:
+def c_identifier(text: str) -> str:
+    """``text`` with every run of characters not allowed in a C identifier made one ``_``."""
     return re.sub(r"\W+", "_", text, flags=re.ASCII).strip("_")
 
 

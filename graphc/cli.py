@@ -30,36 +30,34 @@ class Failed(Exception):
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from graphc.render import RenderError
     from graphc.target import ModelError, TargetError
+    from graphc.toolchain.cache import CacheError
     try:
         return args.run(args)
     except (UsageError, TargetError) as exc:
-        return _error(args, exc, EXIT_USAGE)
+        return _error(args, str(exc), EXIT_USAGE)
     except Failed:
         return EXIT_FAILED
+    except (RenderError, CacheError) as exc:
+        return _error(args, str(exc), EXIT_FAILED)
     except ModelError as exc:
         if args.verbose:
             sys.stderr.write(exc.detail)
-        return _error(args, exc, EXIT_FAILED, hint=not args.verbose)
+        return _error(args, str(exc), EXIT_FAILED, traceback_hint=not args.verbose)
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # a failure inside graphc (compiler, dot, cache): one line, the traceback on request
+    except Exception as exc:  # unexpected: a limitation of graphc (or a bug), shown as one line unless --verbose
         if args.verbose:
             traceback.print_exc()
-        return _error(args, exc, EXIT_FAILED, hint=not args.verbose, name_type=True)
+        return _error(args, f"{type(exc).__name__}: {exc}", EXIT_FAILED, traceback_hint=not args.verbose)
 
 
-def _error(args, exc: Exception, code: int, hint: bool = False, name_type: bool = False) -> int:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    if name_type and not _is_graphc_error(exc):
-        text = f"{type(exc).__name__}: {text}"
-    more = " (--verbose shows the traceback)" if hint else ""
-    print(f"graphc {args.command}: error: {text}{more}", file=sys.stderr)
+def _error(args, text: str, code: int, traceback_hint: bool = False) -> int:
+    first = (text.strip().splitlines() or ["unknown error"])[0]
+    print(f"graphc {args.command}: error: {first}{' (--verbose shows the traceback)' if traceback_hint else ''}",
+          file=sys.stderr)
     return code
-
-
-def _is_graphc_error(exc: Exception) -> bool:
-    return type(exc).__module__.startswith("graphc.")
 
 
 # --- graphc show ---------------------------------------------------------------------------------------------------
@@ -71,7 +69,7 @@ def cmd_show(args) -> int:
         raise UsageError("--report and --memory print text; leave out --format")
     f = _load(args)
     if args.report:
-        data = _optimization_report(f)
+        data = graphc.optimization_report(f, file="str")
     elif args.memory:
         data = _memory_plan(f, args.memory)
     else:
@@ -84,35 +82,30 @@ def cmd_show(args) -> int:
     return EXIT_OK
 
 
-def _optimization_report(f) -> str:
-    import graphc
-    if not hasattr(graphc, "optimization_report"):
-        raise UsageError("--report is not available yet: this graphc has no optimizer pass report")
-    return graphc.optimization_report(f, file="str")
-
-
 def _memory_plan(f, text: str) -> str:
     import graphc
-    shapes = _parse_shapes(text, [v.name or f"#{i}" for i, v in enumerate(f.inputs)])
-    if not hasattr(graphc, "memory_plan"):
-        raise UsageError("--memory is not available yet: this graphc has no memory planner")
-    return str(graphc.memory_plan(f, *shapes))
+    shapes = _parse_shapes(text, f.inputs)
+    try:
+        return graphc.memory_plan(f, *shapes, file="str") + "\n"
+    except (ValueError, IndexError) as exc:  # the shapes do not fit together
+        raise UsageError(f"--memory {text}: {exc}") from exc
 
 
-def _parse_shapes(text: str, names: list[str]) -> list[tuple[int, ...]]:
+def _parse_shapes(text: str, inputs) -> list[tuple[int, ...]]:
     """``128x64,128``: one shape per explicit input, in order; dims joined by x, ``()`` for a scalar."""
+    names = [v.name or f"#{i}" for i, v in enumerate(inputs)]
     parts = [part.strip() for part in text.split(",")]
     if len(parts) != len(names):
         raise UsageError(f"--memory {text!r} gives {len(parts)} shape(s); the function has {len(names)} "
                          f"input(s) ({', '.join(names)}); write e.g. 128x64,128 (() for a scalar)")
     shapes = []
-    for part, name in zip(parts, names):
-        if part == "()":
-            shapes.append(())
-        elif re.fullmatch(r"\d+(x\d+)*", part):
-            shapes.append(tuple(int(d) for d in part.split("x")))
-        else:
+    for part, name, var in zip(parts, names, inputs):
+        if not re.fullmatch(r"\(\)|\d+(x\d+)*", part):
             raise UsageError(f"--memory: {part!r} (input {name}) is not a shape like 128x64 or ()")
+        shape = () if part == "()" else tuple(int(d) for d in part.split("x"))
+        if len(shape) != var.ndim or not var.type.is_compatible(shape):
+            raise UsageError(f"--memory: input {name} has type {var.type}, not shape {part}")
+        shapes.append(shape)
     return shapes
 
 
@@ -136,7 +129,7 @@ def cmd_compile(args) -> int:
     from graphc.toolchain.compiler import portable_march
     if args.backend == "cuda":
         raise UsageError("--backend cuda is not available yet: this graphc has no CUDA code generator")
-    name = args.name or _identifier(target.default_name(args.target))
+    name = args.name or aot.c_identifier(target.default_name(args.target)) or "model"
     if not re.fullmatch(r"[A-Za-z_]\w*", name, re.ASCII):
         raise UsageError(f"--name {name!r}: the artifacts' name must be a C identifier (letters, digits, _)")
     march = portable_march() if args.march is None else "" if args.march == "none" else args.march
@@ -205,10 +198,6 @@ def _update_command(args) -> str:
     words += ["--march", args.march] if args.march is not None else []
     words += ["--bake-weights"] if args.bake_weights else []
     return " ".join(words)
-
-
-def _identifier(text: str) -> str:
-    return re.sub(r"\W+", "_", text, flags=re.ASCII).strip("_") or "model"
 
 
 # --- graphc cache --------------------------------------------------------------------------------------------------
