@@ -91,3 +91,19 @@ def test_dprint_shows_the_scalar_program():
     text = gc.dprint(gc.function([x, y], gc.exp(x) * y, backend="py"), file="str")
     assert " ╎ t0 = exp(in0)\n ╎ t1 = mul(t0, in1)\n" in text
     assert 'kind="fused"' in gc.to_dot(gc.function([x, y], gc.exp(x) * y, backend="py"))
+
+
+def test_elementwise_program_fused_into_its_reduction(backend):
+    x = gc.dmatrix("x")
+    outs = [gc.logsumexp(x, axis=1), (gc.exp(x) * 2).sum(axis=0), gc.max(x * x, axis=1, keepdims=True)]
+    f = gc.function([x], outs, backend=backend)
+    assert sum(type(n.op).__name__ == "FusedReduce" for n in f.fgraph.apply_nodes) == 3
+    for shape in [(5, 4), (0, 3), (1, 1)]:
+        v = rand(shape)
+        if shape[1] == 0:
+            continue
+        got = f(v)
+        want = [np.log(np.exp(v).sum(axis=1)), (np.exp(v) * 2).sum(axis=0), (v * v).max(axis=1, keepdims=True)]
+        for g, w in zip(got, want):
+            assert_close(g, w)
+    assert_close(f(np.zeros((0, 3)))[1], np.zeros(3))

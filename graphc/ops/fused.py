@@ -33,6 +33,14 @@ class Composite:
     steps: tuple[Step, ...]
     outputs: tuple[Ref, ...]
 
+    @classmethod
+    def of_elemwise(cls, node: Apply) -> "Composite":
+        """A plain Elemwise node as a one-step program."""
+        op = node.op.scalar_op
+        in_dtypes = tuple(v.dtype for v in node.inputs)
+        loop, out = op.loop_dtypes(list(in_dtypes))
+        return cls(in_dtypes, (Step(op, tuple(range(len(in_dtypes))), tuple(loop), out),), (len(in_dtypes),))
+
     def signature(self) -> str:
         n = len(self.in_dtypes)
         name = lambda r: f"i{r}" if r < n else f"t{r - n}"
@@ -87,19 +95,62 @@ class FusedElemwise(Op):
         return Apply(self, list(inputs), outputs)
 
     def perform(self, node, inputs):
-        c = self.composite
-        values: list[np.ndarray] = list(inputs)
-        with np.errstate(all="ignore"):
-            for step in c.steps:
-                args = [np.asarray(values[a], dtype=d) for a, d in zip(step.args, step.loop)]
-                values.append(np.asarray(step.op.impl(*args)).astype(step.dtype, copy=False))
-        results = []
-        for ref, var in zip(c.outputs, node.outputs):
-            shape = np.broadcast_shapes(*(inputs[k].shape for k in sorted(c.depends_on(ref))))
-            results.append(np.broadcast_to(values[ref], shape).astype(var.dtype, copy=True))
-        return results
+        return evaluate(self.composite, list(inputs))
 
     def infer_shape(self, node, input_shapes):
         from graphc.ops.shape import broadcast_shape_vars
         return [broadcast_shape_vars([input_shapes[k] for k in sorted(self.composite.depends_on(ref))], var.ndim)
                 for ref, var in zip(self.composite.outputs, node.outputs)]
+
+
+def evaluate(composite: Composite, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """The composite's outputs with numpy, each broadcast to the shape of the inputs it reads."""
+    values: list[np.ndarray] = list(inputs)
+    with np.errstate(all="ignore"):
+        for step in composite.steps:
+            args = [np.asarray(values[a], dtype=d) for a, d in zip(step.args, step.loop)]
+            values.append(np.asarray(step.op.impl(*args)).astype(step.dtype, copy=False))
+    results = []
+    for ref in composite.outputs:
+        shape = np.broadcast_shapes(*(inputs[k].shape for k in sorted(composite.depends_on(ref))))
+        results.append(np.broadcast_to(values[ref], shape).astype(composite.dtype_of(ref), copy=True))
+    return results
+
+
+class FusedReduce(Op):
+    """A reduction of an elementwise program's single output, computed as it is reduced: the elementwise result
+    is never stored (``sum(exp(x - m))`` reads x once and writes only the sums)."""
+
+    __props__ = ("reduce", "composite")
+
+    def __init__(self, reduce: Op, composite: Composite):
+        if len(composite.outputs) != 1:
+            raise ValueError("a fused reduction reduces one elementwise output")
+        self.reduce = reduce
+        self.composite = composite
+
+    def __str__(self) -> str:
+        return f"FusedReduce{{{self.reduce}, {'·'.join(s.op.name for s in self.composite.steps)}}}"
+
+    def signature(self) -> str:
+        return f"FusedReduce{{{self.reduce.signature()}, {self.composite.signature()}}}"
+
+    def _value_type(self, inputs) -> TensorType:
+        ref = self.composite.outputs[0]
+        deps = sorted(self.composite.depends_on(ref))
+        return TensorType(self.composite.dtype_of(ref), broadcast_static([inputs[k].type.shape for k in deps]))
+
+    def make_node(self, *inputs) -> Apply:
+        value = Variable(self._value_type(inputs))
+        out_type = self.reduce.make_node(value).outputs[0].type
+        return Apply(self, list(inputs), [Variable(out_type)])
+
+    def perform(self, node, inputs):
+        value = evaluate(self.composite, list(inputs))[0]
+        return self.reduce.perform(self.reduce.make_node(Variable(self._value_type(node.inputs))), [value])
+
+    def infer_shape(self, node, input_shapes):
+        from graphc.ops.shape import broadcast_shape_vars
+        deps = sorted(self.composite.depends_on(self.composite.outputs[0]))
+        value_shape = broadcast_shape_vars([input_shapes[k] for k in deps], len(self._value_type(node.inputs).shape))
+        return self.reduce.infer_shape(self.reduce.make_node(Variable(self._value_type(node.inputs))), [value_shape])

@@ -10,7 +10,8 @@ from __future__ import annotations
 from graphc.graph.basic import Apply, Constant, Variable
 from graphc.graph.fg import FunctionGraph
 from graphc.ops.elemwise import Elemwise
-from graphc.ops.fused import Composite, FusedElemwise, Step
+from graphc.ops.fused import Composite, FusedElemwise, FusedReduce, Step
+from graphc.ops.reduce import Reduce
 from graphc.rewrite.registry import register_pass
 from graphc.rewrite.report import PassRecord
 
@@ -136,3 +137,30 @@ def fuse_elementwise(fgraph: FunctionGraph, record: PassRecord) -> int:
     if pairs:
         fgraph.replace_all(pairs, reason="fusion")
     return fused
+
+
+@register_pass("fusion_reduce", 51, ["fusion", "fast_run"])
+def fuse_into_reductions(fgraph: FunctionGraph, record: PassRecord) -> int:
+    """A reduction of an elementwise result that nothing else reads computes that result as it reduces, so the
+    intermediate array is never written (``sum(exp(x - m))``)."""
+    pairs: list[tuple[Variable, Variable]] = []
+    for node in fgraph.toposort():
+        if not isinstance(node.op, Reduce):
+            continue
+        value = node.inputs[0]
+        producer = value.owner
+        if producer is None or not isinstance(producer.op, (Elemwise, FusedElemwise)) or len(producer.outputs) != 1:
+            continue
+        if len(fgraph.clients[value]) != 1:
+            record.note(f"{node.op} not fused with {producer.op}: its result is also read elsewhere")
+            continue
+        composite = (producer.op.composite if isinstance(producer.op, FusedElemwise)
+                     else Composite.of_elemwise(producer))
+        fused = FusedReduce(node.op, composite).make_node(*producer.inputs).outputs[0]
+        if fused.type != node.outputs[0].type:
+            continue
+        pairs.append((node.outputs[0], fused))
+        record.count("reductions fused")
+    if pairs:
+        fgraph.replace_all(pairs, reason="fusion_reduce")
+    return len(pairs)

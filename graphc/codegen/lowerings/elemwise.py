@@ -6,18 +6,9 @@ from graphc.codegen.c import CContext, node_label, register, render
 from graphc.codegen.scalar import c_expr, ctype, needs_error_flag
 from graphc.graph.basic import Apply
 from graphc.ops.elemwise import Elemwise
-from graphc.ops.fused import Composite, FusedElemwise, Step
+from graphc.ops.fused import Composite, FusedElemwise
 
 BAD_MESSAGE = "Integers to negative integer powers are not allowed."
-
-
-def single_step(node: Apply) -> Composite:
-    """An Elemwise node as a one-step scalar program."""
-    op = node.op.scalar_op
-    in_dtypes = tuple(v.dtype for v in node.inputs)
-    loop, out = op.loop_dtypes(list(in_dtypes))
-    step = Step(op, tuple(range(len(in_dtypes))), tuple(loop), out)
-    return Composite(in_dtypes, (step,), (len(in_dtypes),))
 
 
 def _ref(ref: int, node: Apply, strided: bool) -> str:
@@ -29,7 +20,8 @@ def _ref(ref: int, node: Apply, strided: bool) -> str:
     return f"p{ref}[o{ref}]" if strided else f"p{ref}[i]"
 
 
-def _steps(c: Composite, node: Apply) -> list[dict]:
+def program_steps(c: Composite, node: Apply) -> list[dict]:
+    """Each step's C expression, reading inputs contiguously (flat) or through offsets o<k> (strided)."""
     steps = []
     for j, s in enumerate(c.steps):
         expr = {}
@@ -53,7 +45,7 @@ def lower_program(node: Apply, ctx: CContext, c: Composite) -> str:
         comment += " (reports negative integer powers)"
     name = ctx.helper(key, lambda fn: render(
         "elemwise.c.j2", name=fn, comment=comment.replace("*/", "* /"), nd=nd, inputs=inputs, outputs=outputs,
-        steps=_steps(c, node), bad_message=BAD_MESSAGE))
+        steps=program_steps(c, node), bad_message=BAD_MESSAGE))
     outs = "".join(f", &{ctx.name(o)}, &{ctx.buf(o)}, {ctx.reuse(o)}" for o in node.outputs)
     ins = "".join(f", &{ctx.name(v)}" for v in node.inputs)
     return f"GC_TRY({name}(st, {node_label(node)}{outs}{ins}));"
@@ -61,7 +53,7 @@ def lower_program(node: Apply, ctx: CContext, c: Composite) -> str:
 
 @register(Elemwise)
 def lower_elemwise(node: Apply, ctx: CContext) -> str:
-    return lower_program(node, ctx, single_step(node))
+    return lower_program(node, ctx, Composite.of_elemwise(node))
 
 
 @register(FusedElemwise)

@@ -4,6 +4,8 @@ from __future__ import annotations
 from graphc.codegen.c import CContext, _float_literal, node_label, register, render
 from graphc.codegen.scalar import ctype
 from graphc.graph.basic import Apply
+from graphc.codegen.lowerings.elemwise import program_steps
+from graphc.ops.fused import FusedReduce
 from graphc.ops.reduce import ArgReduce, Reduce
 
 FLOATS = ("float32", "float64")
@@ -35,25 +37,42 @@ def _layout(x_ndim: int, axes: tuple[int, ...], keepdims: bool):
     return kept, out_dims, out_pos
 
 
+def _reduce_parts(op: Reduce, in_dtype: str, out_dtype: str) -> dict:
+    """Accumulator type, identity and combining statement of a Reduce (numpy's NaN rule for max/min)."""
+    acc = _accumulator(op.kind, in_dtype, out_dtype)
+    if op.kind == "sum":
+        return {"acc": acc, "init": "0", "combine": "acc += v;"}
+    if op.kind == "prod":
+        return {"acc": acc, "init": "1", "combine": "acc *= v;"}
+    cmp = ">" if op.kind == "max" else "<"
+    init = _extreme(op.kind, acc) if op.initial is None else _float_literal(op.initial, acc)
+    combine = (f"if (v != v) {{ acc = v; goto done; }} if (v {cmp} acc) acc = v;" if acc in FLOATS
+               else f"if (v {cmp} acc) acc = v;")
+    return {"acc": acc, "init": init, "combine": combine}
+
+
 @register(Reduce)
 def lower_reduce(node: Apply, ctx: CContext) -> str:
     op: Reduce = node.op
-    x, out = node.inputs[0], node.outputs[0]
-    acc = _accumulator(op.kind, x.dtype, out.dtype)
-    kept, out_dims, out_pos = _layout(x.ndim, op.axes, op.keepdims)
-    is_float = acc in FLOATS
-    if op.kind == "sum":
-        init, combine = "0", "acc += v;"
-    elif op.kind == "prod":
-        init, combine = "1", "acc *= v;"
-    else:
-        cmp = ">" if op.kind == "max" else "<"
-        init = _extreme(op.kind, acc) if op.initial is None else _float_literal(op.initial, acc)
-        combine = (f"if (v != v) {{ acc = v; goto done; }} if (v {cmp} acc) acc = v;" if is_float
-                   else f"if (v {cmp} acc) acc = v;")
-    return _emit(node, ctx, op.axes, kept, out_dims, out_pos, acc, init, combine, "acc",
-                 needs_nonempty=op.kind in ("max", "min") and op.initial is None,
-                 empty=f"zero-size array to reduction operation {op.kind} which has no identity")
+    x = node.inputs[0]
+    return _emit(node, ctx, op, x.ndim, [], "p0[o0]" if x.ndim else "a0s", _reduce_parts(op, x.dtype, op.dtype))
+
+
+@register(FusedReduce)
+def lower_fused_reduce(node: Apply, ctx: CContext) -> str:
+    op: FusedReduce = node.op
+    c = op.composite
+    value_dtype = c.dtype_of(c.outputs[0])
+    nd = op._value_type(node.inputs).ndim
+    return _emit(node, ctx, op.reduce, nd, program_steps(c, node), f"t{c.outputs[0] - len(node.inputs)}",
+                 _reduce_parts(op.reduce, value_dtype, op.reduce.dtype))
+
+
+def _emit(node: Apply, ctx: CContext, op: Reduce, ind: int, steps: list[dict], value: str, parts: dict) -> str:
+    kept, out_dims, out_pos = _layout(ind, op.axes, op.keepdims)
+    empty = f"zero-size array to reduction operation {op.kind} which has no identity"
+    return _render(node, ctx, ind, kept, out_dims, out_pos, steps, value, parts,
+                   needs_nonempty=op.kind in ("max", "min") and op.initial is None, empty=empty, comment=str(node.op))
 
 
 @register(ArgReduce)
@@ -67,18 +86,22 @@ def lower_argreduce(node: Apply, ctx: CContext) -> str:
         kept, out_dims, out_pos = _layout(x.ndim, axes, op.keepdims)
     cmp = ">" if op.kind == "argmax" else "<"
     nan_check = "if (v != v) { best = idx; goto done; } " if x.dtype in FLOATS else ""
-    combine = f"{nan_check}if (idx == 0 || v {cmp} acc) {{ acc = v; best = idx; }}"
-    return _emit(node, ctx, axes, kept, out_dims, out_pos, x.dtype, "0", combine, "best", needs_nonempty=True,
-                 empty=f"attempt to get {op.kind} of an empty sequence")
+    parts = {"acc": x.dtype, "init": "0", "combine": f"{nan_check}if (idx == 0 || v {cmp} acc) {{ acc = v; best = idx; }}"}
+    return _render(node, ctx, x.ndim, kept, out_dims, out_pos, [], "p0[o0]" if x.ndim else "a0s", parts,
+                   needs_nonempty=bool(axes), empty=f"attempt to get {op.kind} of an empty sequence",
+                   comment=str(op), result="best", reduced=axes)
 
 
-def _emit(node, ctx, axes, kept, out_dims, out_pos, acc, init, combine, result, needs_nonempty, empty) -> str:
-    x, out = node.inputs[0], node.outputs[0]
-    key = f"reduce:{node.op.signature()}:{x.dtype}:{x.ndim}:{out.dtype}"
+def _render(node, ctx, ind, kept, out_dims, out_pos, steps, value, parts, needs_nonempty, empty, comment,
+            result="acc", reduced=None) -> str:
+    out = node.outputs[0]
+    reduced = list(reduced if reduced is not None else [d for d in range(ind) if d not in kept])
+    inputs = [{"k": k, "ctype": ctype(v.dtype), "ndim": v.ndim} for k, v in enumerate(node.inputs)]
+    key = f"reduce:{node.op.signature()}:{[(v.dtype, v.ndim) for v in node.inputs]}:{out.dtype}"
     name = ctx.helper(key, lambda n: render(
-        "reduce.c.j2", name=n, comment=str(node.op), ond=out.ndim, ind=x.ndim, out_dims=out_dims, kept=kept,
-        reduced=list(axes), out_pos=out_pos, in_t=ctype(x.dtype), out_t=ctype(out.dtype), acc_t=ctype(acc),
-        init=init, combine=combine, result=result, needs_nonempty=needs_nonempty and bool(axes),
-        empty_message=empty))
-    return (f"GC_TRY({name}(st, {node_label(node)}, &{ctx.name(out)}, &{ctx.buf(out)}, {ctx.reuse(out)}, "
-            f"&{ctx.name(x)}));")
+        "reduce.c.j2", name=n, comment=comment.replace("*/", "* /"), ond=out.ndim, ind=ind, out_dims=out_dims,
+        kept=kept, reduced=reduced, out_pos=out_pos, inputs=inputs, steps=steps, value=value,
+        out_t=ctype(out.dtype), acc_t=ctype(parts["acc"]), init=parts["init"], combine=parts["combine"],
+        result=result, needs_nonempty=needs_nonempty and bool(reduced), empty_message=empty))
+    ins = "".join(f", &{ctx.name(v)}" for v in node.inputs)
+    return f"GC_TRY({name}(st, {node_label(node)}, &{ctx.name(out)}, &{ctx.buf(out)}, {ctx.reuse(out)}{ins}));"
