@@ -77,7 +77,7 @@ class Artifacts:
             old = path.read_text()
             if old != text:
                 diff = list(difflib.unified_diff(old.splitlines(True), text.splitlines(True),
-                                                 f"{committed.name}/{file} (committed)", f"{file} (now)", n=2))
+                                                 f"{committed / file} (committed)", f"{file} (now)", n=2))
                 added = sum(1 for line in diff if line.startswith("+") and not line.startswith("+++"))
                 removed = sum(1 for line in diff if line.startswith("-") and not line.startswith("---"))
                 out.append(Change(file, "changed", added, removed, "".join(diff)))

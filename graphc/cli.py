@@ -47,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
         return _error(args, str(exc), EXIT_FAILED, traceback_hint=not args.verbose)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `graphc show ... | head`: the reader has gone; say nothing more
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
     except Exception as exc:  # unexpected: a limitation of graphc (or a bug), shown as one line unless --verbose
         if args.verbose:
             traceback.print_exc()
