@@ -2,7 +2,8 @@
 
 Two ops carry all of it, so the C lowering has two BLAS call sites: ``Dot`` (1-d/2-d operands: one gemm, gemv or
 dot call) and ``BatchedMatmul`` (rank >= 3: one gemm per broadcast batch index). The builders cast both operands
-to numpy's result dtype first, so each op sees a single dtype."""
+to numpy's result dtype first, so each op sees a single dtype. ``Gemm`` (alpha * dot + beta * C in one BLAS call)
+is not built by users: the gemm rewrite makes it from dots and the elementwise arithmetic around them."""
 from __future__ import annotations
 
 import numpy as np
@@ -107,6 +108,66 @@ class BatchedMatmul(Op):
             return [None, None]
         g = output_grads[0]
         return [sum_to(self(g, _swap_last(b)), a), sum_to(self(_swap_last(a), g), b)]
+
+
+class Gemm(Op):
+    """``alpha * dot(a, b) + beta * c`` for float a, b of rank 1 or 2 (not both 1-d), as numpy computes it:
+    ``c`` (rank <= the product's) broadcasts with the product, so a bias vector, a row or a full matrix. Without
+    ``c``, beta is 0. alpha and beta are Python floats (exact in the dtype), so they are part of the compiled code.
+
+    BLAS skips the product when alpha is 0 (0 * inf would not give NaN), so alpha must be nonzero."""
+
+    __props__ = ("alpha", "beta")
+
+    def __init__(self, alpha: float, beta: float):
+        if alpha == 0 or not np.isfinite(alpha) or not np.isfinite(beta):
+            raise ValueError(f"Gemm needs a finite nonzero alpha and a finite beta, got {alpha} and {beta}")
+        self.alpha, self.beta = float(alpha), float(beta)
+
+    def make_node(self, a, b, c=None):
+        a, b = as_tensor(a), as_tensor(b)
+        _same_dtype("Gemm", a, b)
+        if a.dtype not in FLOATS or a.ndim not in (1, 2) or b.ndim not in (1, 2) or a.ndim + b.ndim == 2:
+            raise TypeError(f"Gemm takes float32/float64 operands of rank 1 or 2, not both vectors; got {a.type} "
+                            f"and {b.type}")
+        if (c is None) != (self.beta == 0):
+            raise TypeError("Gemm takes c exactly when beta is nonzero")
+        _check_aligned("gemm", a.type, b.type, a.type.shape[-1], b.type.shape[0])
+        product = a.type.shape[:-1] + b.type.shape[1:]
+        if c is None:
+            return Apply(self, [a, b], [Variable(TensorType(a.dtype, product))])
+        c = as_tensor(c)
+        if c.dtype != a.dtype or c.ndim > len(product):
+            raise TypeError(f"Gemm's c must have the operands' dtype and at most the product's rank; got {c.type} "
+                            f"for a product of {a.type} and {b.type}")
+        try:
+            shape = broadcast_static([product, c.type.shape])
+        except ValueError:
+            raise ValueError(f"gemm: the product of shape {product} and C of shape {c.type.shape} cannot be "
+                             f"broadcast together") from None
+        return Apply(self, [a, b, c], [Variable(TensorType(a.dtype, shape))])
+
+    def perform(self, node, inputs):
+        a, b, *c = inputs
+        if a.shape[-1] != b.shape[0]:
+            raise ValueError(f"gemm: shapes {a.shape} and {b.shape} are not aligned ({a.shape[-1]} != {b.shape[0]})")
+        out = self.alpha * np.dot(a, b)
+        if c:
+            try:
+                out = out + self.beta * c[0]
+            except ValueError:
+                raise ValueError(f"gemm: the product of shape {out.shape} and C of shape {c[0].shape} cannot be "
+                                 f"broadcast together") from None
+        return [np.asarray(out, dtype=node.outputs[0].dtype)]
+
+    def infer_shape(self, node, input_shapes):
+        sa, sb, *sc = input_shapes
+        product = tuple(sa[:-1]) + tuple(sb[1:])
+        return [broadcast_shape_vars([product, *sc], len(product))]
+
+    def grad(self, inputs, outputs, output_grads):
+        raise NotImplementedError("Gemm is made by the gemm rewrite, after differentiation: take gradients of the "
+                                  "graph as written (dot, *, +), which the rewrite then turns into Gemm")
 
 
 def _common(a, b) -> tuple[Variable, Variable]:

@@ -6,7 +6,7 @@ from graphc.rewrite.options import MODES, RewriteOptions
 from graphc.rewrite.pipeline import optimize
 from graphc.rewrite.registry import REGISTRY, node_rewrite, register_pass, register_phase
 from graphc.rewrite.report import PassRecord, RewriteReport, optimization_report
-from graphc.rewrite import arith, fold, fusion, memory, merge, prune, shapes, stability, stop_gradient  # noqa: F401  (register)
+from graphc.rewrite import arith, fold, fusion, gemm, memory, merge, prune, shapes, stability, stop_gradient  # noqa: F401  (register)
 
 __all__ = ["MODES", "REGISTRY", "PassRecord", "RewriteOptions", "RewriteReport", "node_rewrite", "optimization_report",
            "optimize", "register_pass", "register_phase"]

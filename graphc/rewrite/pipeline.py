@@ -8,7 +8,9 @@ The standard pipeline, by position (passes not written yet register at the posit
     30  stabilize      numerically stable forms: log1p, expm1, softplus, log_softmax, logsumexp (phase)
     40  specialize     run-time identities dropped: StopGradient (phase)
     45  merge_late     merge again what the phases made equal
-    50  fusion, 60 gemm, 70 inplace / memory plan   (reserved)
+    48  gemm           alpha * dot + beta * C as one BLAS call (before fusion takes the + into a loop)
+    50  fusion         connected elementwise groups become one loop
+    70  memory_plan    buffer slots reused by liveness, in-place elementwise outputs
 """
 from __future__ import annotations
 
