@@ -107,3 +107,17 @@ def test_elementwise_program_fused_into_its_reduction(backend):
         for g, w in zip(got, want):
             assert_close(g, w)
     assert_close(f(np.zeros((0, 3)))[1], np.zeros(3))
+
+
+def test_a_value_shared_by_two_groups_is_computed_once():
+    """A member exported by one group and read by another group built in the same pass is not recomputed."""
+    x = gc.fmatrix("x")
+    w = gc.shared(np.ones((3, 4), "float32"), name="w")
+    h = gc.tanh(x @ w)
+    cost = (gc.exp(h * 2 + 1) @ w.T).sum()
+    f = gc.function([x], cost, updates=[(w, w - 0.1 * gc.grad(cost, w))], backend="py")
+    tanh_steps = sum(1 for n in f.fgraph.apply_nodes
+                     for s in getattr(getattr(n.op, "composite", None), "steps", ())
+                     if s.op.name == "tanh")
+    plain = sum(1 for n in f.fgraph.apply_nodes if str(n.op) == "Elemwise{tanh}")
+    assert tanh_steps + plain == 1

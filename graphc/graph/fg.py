@@ -57,16 +57,30 @@ class FunctionGraph:
         self.replace_all([(old, new)], reason)
 
     def replace_all(self, pairs: list[tuple[Variable, Variable]], reason: str = "") -> None:
-        """Several replacements with one rebuild at the end (a pass that rewires many variables at once)."""
+        """Several replacements with one rebuild. Every node reachable from the outputs is rewired, including
+        nodes built during the same pass that still read a replaced variable (fusion builds several at once)."""
+        mapping: dict[int, Variable] = {}
         for old, new in pairs:
             if old.type != new.type:
                 raise TypeError(f"replace{f' ({reason})' if reason else ''}: {old!r} has type {old.type} but its "
                                 f"replacement {new!r} has type {new.type}")
-            for client, pos in list(self.clients.get(old, [])):
-                if client == "output":
-                    self.outputs[pos] = new
-                else:
-                    client.inputs[pos] = new
+            mapping[id(old)] = new
+
+        def resolve(var: Variable) -> Variable:
+            while id(var) in mapping:
+                var = mapping[id(var)]
+            return var
+
+        self.outputs = [resolve(v) for v in self.outputs]
+        seen: set[int] = set()
+        stack = list(self.outputs)
+        while stack:
+            node = stack.pop().owner
+            if node is None or id(node) in seen:
+                continue
+            seen.add(id(node))
+            node.inputs = [resolve(v) for v in node.inputs]
+            stack.extend(node.inputs)
         self._rebuild()
 
     def __repr__(self) -> str:
