@@ -69,6 +69,7 @@ typedef struct {
     int64_t istr[GC_MAX_NDIM][GC_MAX_NDIM]; /* per index array: its strides over the broadcast dims */
     int indexed_dim[GC_MAX_NDIM];     /* index array j indexes x dim indexed_dim[j] */
     int nidx;
+    const int64_t *idata[GC_MAX_NDIM]; /* index array j's elements */
 } gc_adv_plan;
 
 static int gc_adv_make_plan(gc_status *st, const char *label, const gc_array *x, int nflags, const int *indexed,
@@ -95,34 +96,47 @@ static int gc_adv_make_plan(gc_status *st, const char *label, const gc_array *x,
     for (int b = 0; b < nb; ++b, ++o) { p->xdim_of[o] = -1; p->shape[o] = p->bshape[b]; }
     for (int r = p->at; r < nrest; ++r, ++o) { p->xdim_of[o] = rest[r]; p->shape[o] = x->shape[rest[r]]; }
     p->ndim_region = o;
-    for (j = 0; j < nidx; ++j) gc_bcast_strides(idx[j], nb, p->bshape, p->istr[j]);
+    for (j = 0; j < nidx; ++j) {
+        gc_bcast_strides(idx[j], nb, p->bshape, p->istr[j]);
+        p->idata[j] = (const int64_t *)idx[j]->data;
+    }
     return GC_OK;
 }
 
-/* The element offset in x of region position pos (bounds-checked; negative indices wrap). */
-static int gc_adv_offset(gc_status *st, const char *label, const gc_array *x, const gc_adv_plan *p,
-                         const gc_array *const *idx, const int64_t *pos, int64_t *offset) {
+/* *offset = the element offset, in an array of x's shape and strides, of region position pos (negative indices
+ * wrap); 0 for an index out of bounds (its value and dim in *bad_index, *bad_dim), else 1. Plain arithmetic: CUDA
+ * kernels call it too (csrc/graphc_cuda.h). */
+static inline GC_DEVICE int gc_adv_locate(const gc_adv_plan *p, const int64_t *xshape, const int64_t *xstrides,
+                                          const int64_t *pos, int64_t *offset, int64_t *bad_index, int *bad_dim) {
     int64_t off = 0;
     for (int o = 0; o < p->ndim_region; ++o)
-        if (p->xdim_of[o] >= 0) off += pos[o] * x->strides[p->xdim_of[o]];
+        if (p->xdim_of[o] >= 0) off += pos[o] * xstrides[p->xdim_of[o]];
     for (int j = 0; j < p->nidx; ++j) {
         int64_t io = 0;
         for (int b = 0; b < p->nb; ++b) io += pos[p->at + b] * p->istr[j][b];
         int d = p->indexed_dim[j];
-        int64_t i = ((const int64_t *)idx[j]->data)[io], size = x->shape[d];
-        if (i < 0) i += size;
-        if (i < 0 || i >= size) return gc_index_error(st, label, i < 0 ? i - size : i, d, size);
-        off += i * x->strides[d];
+        int64_t i = p->idata[j][io], size = xshape[d];
+        if (i < -size || i >= size) { *bad_index = i; *bad_dim = d; return 0; }
+        off += (i < 0 ? i + size : i) * xstrides[d];
     }
     *offset = off;
-    return GC_OK;
+    return 1;
 }
 
-static int gc_adv_gather(gc_status *st, const char *label, const gc_array *x, const gc_adv_plan *p,
-                         const gc_array *const *idx, gc_array *out, size_t itemsize) {
+/* The element offset in x of region position pos (bounds-checked; negative indices wrap). */
+static int gc_adv_offset(gc_status *st, const char *label, const gc_array *x, const gc_adv_plan *p,
+                         const int64_t *pos, int64_t *offset) {
+    int64_t bad_index = 0;
+    int bad_dim = 0;
+    if (gc_adv_locate(p, x->shape, x->strides, pos, offset, &bad_index, &bad_dim)) return GC_OK;
+    return gc_index_error(st, label, bad_index, bad_dim, x->shape[bad_dim]);
+}
+
+static int gc_adv_gather(gc_status *st, const char *label, const gc_array *x, const gc_adv_plan *p, gc_array *out,
+                         size_t itemsize) {
     int64_t n = gc_size(out), pos[GC_MAX_NDIM] = {0}, off;
     for (int64_t i = 0; i < n; ++i) {
-        if (gc_adv_offset(st, label, x, p, idx, pos, &off) != GC_OK) return st->code;
+        if (gc_adv_offset(st, label, x, p, pos, &off) != GC_OK) return st->code;
         memcpy(out->data + i * (int64_t)itemsize, x->data + off * (int64_t)itemsize, itemsize);
         for (int d = p->ndim_region - 1; d >= 0; --d) { if (++pos[d] < p->shape[d]) break; pos[d] = 0; }
     }
@@ -133,14 +147,14 @@ static int gc_adv_gather(gc_status *st, const char *label, const gc_array *x, co
  * repeated indices accumulate for an inc (np.add.at) - serially, so results are deterministic. */
 #define GC_ADV_SCATTER(T)                                                                                 \
 static int gc_adv_scatter_##T(gc_status *st, const char *label, gc_array *out, const gc_adv_plan *p,      \
-                              const gc_array *const *idx, const gc_array *y, int set) {                   \
+                              const gc_array *y, int set) {                                               \
     int64_t n = 1, pos[GC_MAX_NDIM] = {0}, ys[GC_MAX_NDIM], off;                                          \
     for (int d = 0; d < p->ndim_region; ++d) n *= p->shape[d];                                            \
     gc_bcast_strides(y, p->ndim_region, p->shape, ys);                                                    \
     T *po = (T *)out->data;                                                                               \
     const T *py = (const T *)y->data;                                                                     \
     for (int64_t i = 0; i < n; ++i) {                                                                     \
-        if (gc_adv_offset(st, label, out, p, idx, pos, &off) != GC_OK) return st->code;                   \
+        if (gc_adv_offset(st, label, out, p, pos, &off) != GC_OK) return st->code;                   \
         int64_t yo = 0;                                                                                   \
         for (int d = 0; d < p->ndim_region; ++d) yo += pos[d] * ys[d];                                    \
         po[off] = set ? py[yo] : (T)(po[off] + py[yo]);                                                   \

@@ -13,6 +13,40 @@
 #include <sys/mman.h>
 #include "graphc_abi.h"
 
+/* Vector variants of the math functions (glibc's libmvec, linked with -lmvec): with these declarations gcc calls
+ * e.g. _ZGVdN8v_tanhf for 8 floats at once inside "omp simd" loops, without -ffast-math. libmvec is accurate to
+ * 4 ulp and handles NaN/inf lanes through the scalar functions. */
+#if defined(_OPENMP) && defined(__x86_64__) && defined(__GLIBC__) && !defined(__CUDACC__) && !defined(GC_NO_LIBMVEC)
+#pragma omp declare simd notinbranch
+float expf(float);
+#pragma omp declare simd notinbranch
+float logf(float);
+#pragma omp declare simd notinbranch
+float log1pf(float);
+#pragma omp declare simd notinbranch
+float expm1f(float);
+#pragma omp declare simd notinbranch
+float tanhf(float);
+#pragma omp declare simd notinbranch
+float sinf(float);
+#pragma omp declare simd notinbranch
+float cosf(float);
+#pragma omp declare simd notinbranch
+double exp(double);
+#pragma omp declare simd notinbranch
+double log(double);
+#pragma omp declare simd notinbranch
+double log1p(double);
+#pragma omp declare simd notinbranch
+double expm1(double);
+#pragma omp declare simd notinbranch
+double tanh(double);
+#pragma omp declare simd notinbranch
+double sin(double);
+#pragma omp declare simd notinbranch
+double cos(double);
+#endif
+
 #define GC_TRY(expr) do { if ((expr) != GC_OK) goto fail; } while (0)
 #define GC_ALIGN 64
 
@@ -79,32 +113,42 @@ typedef struct gc_buffer {
     size_t cap;
 } gc_buffer;
 
-/* Give a a contiguous array of the given shape. If reuse holds a contiguous array of exactly this shape (the
- * caller's borrowed output, or an input the memory plan lets this output overwrite), its memory is used;
- * otherwise buf's memory, grown if needed. */
-static int gc_alloc(gc_status *st, gc_array *a, gc_buffer *buf, int nd, const int64_t *shape, size_t itemsize,
-                    const gc_array *reuse) {
+/* The shape half of gc_alloc (shared with the CUDA runtime's gc_dalloc): give a the shape and contiguous strides,
+ * and take reuse's memory if it holds a contiguous array of exactly this shape (returns 1). Otherwise returns 0 and
+ * sets *bytes, the aligned size to allocate; -1 on error. */
+static int gc_alloc_shape(gc_status *st, gc_array *a, int nd, const int64_t *shape, size_t itemsize,
+                          const gc_array *reuse, size_t *bytes) {
     a->ndim = nd;
     a->owned = 0;
     int64_t n = 1;
     for (int d = 0; d < nd; ++d) {
-        if (shape[d] < 0) return gc_error(st, GC_ERR_VALUE, "negative dimension %lld", (long long)shape[d]);
+        if (shape[d] < 0) return gc_error(st, GC_ERR_VALUE, "negative dimension %lld", (long long)shape[d]), -1;
         a->shape[d] = shape[d];
         if (shape[d] && n > INT64_MAX / shape[d])
-            return gc_error(st, GC_ERR_MEMORY, "array of shape too large to allocate");
+            return gc_error(st, GC_ERR_MEMORY, "array of shape too large to allocate"), -1;
         n *= shape[d];
     }
     gc_set_contiguous_strides(a);
     if (reuse && reuse->data && reuse->ndim == nd && memcmp(reuse->shape, shape, sizeof(int64_t) * nd) == 0 &&
         gc_is_contiguous(reuse)) {
         a->data = reuse->data;
-        return GC_OK;
+        return 1;
     }
     if ((uint64_t)n > (uint64_t)(SIZE_MAX / 2) / itemsize)
-        return gc_error(st, GC_ERR_MEMORY, "array too large to allocate");
-    size_t bytes = (size_t)n * itemsize;
-    bytes = (bytes + GC_ALIGN - 1) / GC_ALIGN * GC_ALIGN;
-    if (bytes == 0) bytes = GC_ALIGN;
+        return gc_error(st, GC_ERR_MEMORY, "array too large to allocate"), -1;
+    *bytes = ((size_t)n * itemsize + GC_ALIGN - 1) / GC_ALIGN * GC_ALIGN;
+    if (*bytes == 0) *bytes = GC_ALIGN;
+    return 0;
+}
+
+/* Give a a contiguous array of the given shape. If reuse holds a contiguous array of exactly this shape (the
+ * caller's borrowed output, or an input the memory plan lets this output overwrite), its memory is used;
+ * otherwise buf's memory, grown if needed. */
+static int gc_alloc(gc_status *st, gc_array *a, gc_buffer *buf, int nd, const int64_t *shape, size_t itemsize,
+                    const gc_array *reuse) {
+    size_t bytes = 0;
+    int taken = gc_alloc_shape(st, a, nd, shape, itemsize, reuse, &bytes);
+    if (taken) return taken > 0 ? GC_OK : st->code;
     if (buf->data == NULL || buf->cap < bytes) {
         void *p = aligned_alloc(GC_ALIGN, bytes);
         if (!p) return gc_error(st, GC_ERR_MEMORY, "out of memory allocating %zu bytes", bytes);
@@ -145,7 +189,11 @@ static void gc_bcast_strides(const gc_array *a, int nd, const int64_t *shape, in
     }
 }
 
-/* dst[...] = src broadcast to dst's shape, element by element, for any itemsize. */
+#define GC_COPY_ROW(T)                                                                                    \
+    for (int64_t j = 0; j < inner; ++j) ((T *)d)[j * dstep] = ((const T *)sp)[j * sstep];
+
+/* dst[...] = src broadcast to dst's shape, for any itemsize: rows along the last dim, a memmove when both are
+ * contiguous and the same shape. */
 static void gc_copy_bcast(gc_array *dst, const gc_array *src, size_t itemsize) {
     int nd = dst->ndim;
     int64_t n = gc_size(dst);
@@ -157,11 +205,23 @@ static void gc_copy_bcast(gc_array *dst, const gc_array *src, size_t itemsize) {
         memmove(dst->data, src->data, (size_t)n * itemsize);
         return;
     }
-    for (int64_t i = 0; i < n; ++i) {
+    const int64_t inner = nd ? dst->shape[nd - 1] : 1, dstep = nd ? dst->strides[nd - 1] : 0;
+    const int64_t sstep = nd ? ss[nd - 1] : 0, rows = n / inner;
+    for (int64_t r = 0; r < rows; ++r) {
         int64_t so = 0, doff = 0;
-        for (int d = 0; d < nd; ++d) { so += idx[d] * ss[d]; doff += idx[d] * dst->strides[d]; }
-        memcpy(dst->data + doff * (int64_t)itemsize, src->data + so * (int64_t)itemsize, itemsize);
-        for (int d = nd - 1; d >= 0; --d) { if (++idx[d] < dst->shape[d]) break; idx[d] = 0; }
+        for (int d = 0; d < nd - 1; ++d) { so += idx[d] * ss[d]; doff += idx[d] * dst->strides[d]; }
+        char *d = dst->data + doff * (int64_t)itemsize;
+        const char *sp = src->data + so * (int64_t)itemsize;
+        switch (itemsize) {
+            case 1: GC_COPY_ROW(uint8_t) break;
+            case 2: GC_COPY_ROW(uint16_t) break;
+            case 4: GC_COPY_ROW(uint32_t) break;
+            case 8: GC_COPY_ROW(uint64_t) break;
+            default:
+                for (int64_t j = 0; j < inner; ++j)
+                    memcpy(d + j * dstep * (int64_t)itemsize, sp + j * sstep * (int64_t)itemsize, itemsize);
+        }
+        for (int d2 = nd - 2; d2 >= 0; --d2) { if (++idx[d2] < dst->shape[d2]) break; idx[d2] = 0; }
     }
 }
 
@@ -173,9 +233,13 @@ static int gc_copy_new(gc_status *st, gc_array *dst, gc_buffer *buf, const gc_ar
     return GC_OK;
 }
 
+typedef int (*gc_copy_new_fn)(gc_status *, gc_array *, gc_buffer *, const gc_array *, size_t, const gc_array *);
+
 /* Publish v as an output: hand over the buffer this call allocated for it (*own), keep a result written into the
- * caller's borrowed buffer, or else copy (v is a view, an input, a constant, or already handed over). */
-static int gc_output(gc_status *st, gc_array *out, const gc_array *v, gc_buffer *own, size_t itemsize) {
+ * caller's borrowed buffer, or else copy with copy_new (v is a view, an input, a constant, or already handed over).
+ * The CUDA runtime passes its device copy. */
+static int gc_output_via(gc_status *st, gc_array *out, const gc_array *v, gc_buffer *own, size_t itemsize,
+                         gc_copy_new_fn copy_new) {
     if (own && own->data && v->data == (char *)own->data && gc_is_contiguous(v)) {
         *out = *v;
         out->owned = 1;
@@ -191,10 +255,14 @@ static int gc_output(gc_status *st, gc_array *out, const gc_array *v, gc_buffer 
     }
     gc_array fresh;
     gc_buffer buf = {0};
-    if (gc_copy_new(st, &fresh, &buf, v, itemsize, out) != GC_OK) return st->code;
+    if (copy_new(st, &fresh, &buf, v, itemsize, out) != GC_OK) return st->code;
     *out = fresh;
     out->owned = buf.data != NULL;
     return GC_OK;
+}
+
+static int gc_output(gc_status *st, gc_array *out, const gc_array *v, gc_buffer *own, size_t itemsize) {
+    return gc_output_via(st, out, v, own, itemsize, gc_copy_new);
 }
 
 /* Fill input descriptors from graphc_call's compact form; ndims/itemsizes are the graph's static input types. */
@@ -217,30 +285,36 @@ static void gc_unpack_inputs(int n, const int *ndims, const int *itemsizes, char
 #define GC_READ_SCALAR(a, ctype) (*(const ctype *)(a).data)
 
 /* ---- numpy-exact scalar helpers ------------------------------------------------------------------- */
+/* GC_DEVICE makes them callable from CUDA kernels too (csrc/graphc_cuda.h), so both backends share one set. */
+#ifdef __CUDACC__
+#define GC_DEVICE __host__ __device__
+#else
+#define GC_DEVICE
+#endif
 #define GC_INT_HELPERS(T, UT)                                                                            \
-static inline T gc_floordiv_##T(T a, T b) {                                                              \
+static inline GC_DEVICE T gc_floordiv_##T(T a, T b) {                                                              \
     if (b == 0) return 0;                                                                                \
     if (b == -1) return (T)(0 - (UT)a);                                                                  \
     T q = a / b;                                                                                         \
     if ((a % b != 0) && ((a < 0) != (b < 0))) q -= 1;                                                    \
     return q;                                                                                            \
 }                                                                                                        \
-static inline T gc_mod_##T(T a, T b) {                                                                   \
+static inline GC_DEVICE T gc_mod_##T(T a, T b) {                                                                   \
     if (b == 0 || b == -1) return 0;                                                                     \
     T r = a % b;                                                                                         \
     if (r != 0 && ((r < 0) != (b < 0))) r += b;                                                          \
     return r;                                                                                            \
 }                                                                                                        \
-static inline T gc_pow_##T(T a, T b, int *bad) {                                                         \
+static inline GC_DEVICE T gc_pow_##T(T a, T b, int *bad) {                                                         \
     if (b < 0) { *bad = 1; return 0; }                                                                   \
     UT r = 1, base = (UT)a;                                                                              \
     while (b) { if (b & 1) r *= base; base *= base; b >>= 1; }                                           \
     return (T)r;                                                                                         \
 }
 #define GC_UINT_HELPERS(T)                                                                               \
-static inline T gc_floordiv_##T(T a, T b) { return b ? (T)(a / b) : 0; }                                 \
-static inline T gc_mod_##T(T a, T b) { return b ? (T)(a % b) : 0; }                                      \
-static inline T gc_pow_##T(T a, T b, int *bad) {                                                         \
+static inline GC_DEVICE T gc_floordiv_##T(T a, T b) { return b ? (T)(a / b) : 0; }                                 \
+static inline GC_DEVICE T gc_mod_##T(T a, T b) { return b ? (T)(a % b) : 0; }                                      \
+static inline GC_DEVICE T gc_pow_##T(T a, T b, int *bad) {                                                         \
     (void)bad; T r = 1, base = a;                                                                        \
     while (b) { if (b & 1) r = (T)(r * base); base = (T)(base * base); b >>= 1; }                        \
     return r;                                                                                            \
@@ -254,7 +328,7 @@ GC_UINT_HELPERS(uint64_t)
 
 /* numpy's npy_divmod for floats: floor division and remainder with Python's sign rules. */
 #define GC_FLOAT_HELPERS(T, SFX)                                                                         \
-static inline T gc_floordiv_##T(T a, T b) {                                                              \
+static inline GC_DEVICE T gc_floordiv_##T(T a, T b) {                                                              \
     if (b == 0) return a / b;                                                                            \
     T mod = fmod##SFX(a, b);                                                                             \
     T div = (a - mod) / b;                                                                               \
@@ -264,23 +338,23 @@ static inline T gc_floordiv_##T(T a, T b) {                                     
     if (div - fl > (T)0.5) fl += 1;                                                                      \
     return fl;                                                                                           \
 }                                                                                                        \
-static inline T gc_mod_##T(T a, T b) {                                                                   \
+static inline GC_DEVICE T gc_mod_##T(T a, T b) {                                                                   \
     if (b == 0) return fmod##SFX(a, b);                                                                  \
     T mod = fmod##SFX(a, b);                                                                             \
     if (mod != 0) { if ((b < 0) != (mod < 0)) mod += b; }                                                \
     else mod = copysign##SFX(0, b);                                                                      \
     return mod;                                                                                          \
 }                                                                                                        \
-static inline T gc_sigmoid_##T(T x) {                                                                    \
+static inline GC_DEVICE T gc_sigmoid_##T(T x) {                                                                    \
     T e = exp##SFX(-fabs##SFX(x));                                                                       \
     return x >= 0 ? 1 / (1 + e) : e / (1 + e);                                                           \
 }                                                                                                        \
-static inline T gc_softplus_##T(T x) {                                                                   \
+static inline GC_DEVICE T gc_softplus_##T(T x) {                                                                   \
     return log1p##SFX(exp##SFX(-fabs##SFX(x))) + (x > 0 ? x : 0);                                        \
 }                                                                                                        \
-static inline T gc_sign_##T(T x) { return isnan(x) ? x : (T)((x > 0) - (x < 0)); }                       \
-static inline T gc_max_##T(T a, T b) { return (isnan(a) || a >= b) ? a : b; }                            \
-static inline T gc_min_##T(T a, T b) { return (isnan(a) || a <= b) ? a : b; }
+static inline GC_DEVICE T gc_sign_##T(T x) { return isnan(x) ? x : (T)((x > 0) - (x < 0)); }                       \
+static inline GC_DEVICE T gc_max_##T(T a, T b) { return (isnan(a) || a >= b) ? a : b; }                            \
+static inline GC_DEVICE T gc_min_##T(T a, T b) { return (isnan(a) || a <= b) ? a : b; }
 typedef float float32_t;
 typedef double float64_t;
 GC_FLOAT_HELPERS(float32_t, f)

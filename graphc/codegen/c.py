@@ -79,6 +79,10 @@ class CContext:
     def ctype(self, var: Variable) -> str:
         return ctype(var.dtype)
 
+    def rt(self, name: str, var: Variable) -> str:
+        """The runtime function ``gc_<name>`` for ``var``'s memory (the CUDA context names device twins)."""
+        return f"gc_{name}"
+
     def reuse(self, var: Variable) -> str:
         """An array whose memory gc_alloc may take for ``var`` if the shape fits: the caller's borrowed buffer for
         an output, or the input the memory plan lets this output overwrite."""
@@ -91,7 +95,7 @@ class CContext:
 
     def alloc(self, var: Variable, shape: str) -> str:
         """C statement allocating ``var`` (contiguous) with the int64 shape array expression ``shape``."""
-        return (f"GC_TRY(gc_alloc(st, &{self.name(var)}, &{self.buf(var)}, {var.ndim}, {shape}, "
+        return (f"GC_TRY({self.rt('alloc', var)}(st, &{self.name(var)}, &{self.buf(var)}, {var.ndim}, {shape}, "
                 f"sizeof({self.ctype(var)}), {self.reuse(var)}));")
 
     def helper(self, key: str, build: Callable[[str], str]) -> str:
@@ -133,12 +137,33 @@ def _float_literal(v: float, dtype: str) -> str:
 def generate(fgraph: FunctionGraph, version: str, par_threshold: int) -> str:
     """The whole C source for ``fgraph``: deterministic for a given graph."""
     import graphc.codegen.lowerings  # noqa: F401  (registers every op family's lowering)
-    from graphc.plan.memory import MemoryPlan, storage_groups
-    plan: MemoryPlan | None = getattr(fgraph, "memory_plan", None)
-    order = fgraph.toposort()
-    if plan is not None and [id(n) for n in plan.order] != [id(n) for n in order]:
+    ctx = CContext(fgraph, checked_plan(fgraph))
+    return render("module.c.j2", version=version, par_threshold=par_threshold,
+                  **lower_graph(ctx, lambda node: lower_node(LOWERINGS, node, ctx, "C")))
+
+
+def checked_plan(fgraph: FunctionGraph) -> "MemoryPlan | None":
+    """The memory plan attached to ``fgraph``, if any, after checking it was made for this schedule."""
+    plan = getattr(fgraph, "memory_plan", None)
+    if plan is not None and [id(n) for n in plan.order] != [id(n) for n in fgraph.toposort()]:
         raise RuntimeError("the memory plan was made for another schedule; plan after the last rewrite")
-    ctx = CContext(fgraph, plan)
+    return plan
+
+
+def lower_node(lowerings: dict[type, Lowering], node: Apply, ctx: CContext, target: str) -> str:
+    lower = lowerings.get(type(node.op))
+    if lower is None:
+        raise NotImplementedError(f"the {target} backend has no lowering for {node.op}; use backend='py'")
+    return lower(node, ctx)
+
+
+def lower_graph(ctx: CContext, lower: Callable[[Apply], str]) -> dict:
+    """What a module template needs (names, constants, helpers, one step per node with the buffers that die after
+    it, outputs), with each node's code from ``lower``: the C and CUDA renderers differ only there and in the
+    template."""
+    from graphc.plan.memory import storage_groups
+    fgraph, plan = ctx.fgraph, ctx.plan
+    order = fgraph.toposort()
     input_vars, constants, locals_ = [], [], []
     for i, var in enumerate(fgraph.inputs):
         ctx.names[id(var)] = f"v{i}"
@@ -177,21 +202,18 @@ def generate(fgraph: FunctionGraph, version: str, par_threshold: int) -> str:
 
     steps = []
     for step, node in enumerate(order):
-        lower = LOWERINGS.get(type(node.op))
-        if lower is None:
-            raise NotImplementedError(f"the C backend has no lowering for {node.op}; use backend='py'")
         frees = [b for g, bs in own_by_group.items() if last_use.get(g) == step and g not in live_to_end for b in bs]
         steps.append({"comment": c_comment(f"{step}: {node.op} -> {', '.join(ctx.name(o) for o in node.outputs)}"),
-                      "code": lower(node, ctx).strip(), "frees": frees})
+                      "code": lower(node).strip(), "frees": frees, "label": node_label(node)})
     outputs = []
     for slot, var in enumerate(fgraph.outputs):
         own = f"&{ctx.buf(var)}" if var.owner is not None else "NULL"
         outputs.append({"index": slot, "var": ctx.name(var), "own": own, "ctype": ctype(var.dtype)})
     summary = c_comment(f"{len(fgraph.inputs)} inputs, {len(order)} nodes, {len(fgraph.outputs)} outputs, "
                         f"{plan.n_slots if plan else 0} buffer slots, {len(plan.inplace) if plan else 0} in place")
-    return render("module.c.j2", version=version, summary=summary, includes=ctx.includes,
-                  par_threshold=par_threshold, constants=constants, helpers=[h for _, h in ctx.helpers.values()],
-                  input_vars=input_vars, locals=locals_, buffers=buffers, steps=steps, outputs=outputs)
+    return dict(summary=summary, includes=ctx.includes, constants=constants,
+                helpers=[h for _, h in ctx.helpers.values()], input_vars=input_vars, locals=locals_,
+                buffers=buffers, steps=steps, outputs=outputs)
 
 
 def node_label(node: Apply) -> str:

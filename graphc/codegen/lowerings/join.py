@@ -35,7 +35,7 @@ def lower_join(node: Apply, ctx: CContext) -> str:
         v = ctx.name(var)
         lines.append(f"{{ gc_array part = {o}; part.shape[{axis}] = {v}.shape[{axis}]; "
                      f"part.data += offset * {o}.strides[{axis}] * (int64_t)sizeof({ctype(out.dtype)}); "
-                     f"gc_copy_bcast(&part, &{v}, sizeof({ctype(out.dtype)})); offset += {v}.shape[{axis}]; }}")
+                     f"{ctx.rt('copy_bcast', out)}(&part, &{v}, sizeof({ctype(out.dtype)})); offset += {v}.shape[{axis}]; }}")
     return "\n".join(lines)
 
 

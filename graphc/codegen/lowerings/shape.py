@@ -53,7 +53,7 @@ def lower_alloc(node: Apply, ctx: CContext) -> str:
         f"for (int d = 0; d < {out.ndim}; ++d) if (check[d] != shape[d]) {{ gc_error(st, GC_ERR_VALUE, "
         f"\"%s: cannot broadcast the value to the requested shape\", {node_label(node)}); goto fail; }}",
         ctx.alloc(out, "shape"),
-        f"gc_copy_bcast(&{ctx.name(out)}, &{ctx.name(value)}, sizeof({ctype(out.dtype)}));",
+        f"{ctx.rt('copy_bcast', out)}(&{ctx.name(out)}, &{ctx.name(value)}, sizeof({ctype(out.dtype)}));",
     ])
 
 
@@ -65,7 +65,7 @@ def lower_sum_to(node: Apply, ctx: CContext) -> str:
         raise NotImplementedError(f"sum_to of {g.dtype}")
     return "\n".join([
         _scalar_shape(node, ctx, 1),
-        f"GC_TRY(gc_sum_to_{ctype(g.dtype)}(st, {node_label(node)}, &{ctx.name(out)}, &{ctx.buf(out)}, "
+        f"GC_TRY({ctx.rt('sum_to_' + ctype(g.dtype), out)}(st, {node_label(node)}, &{ctx.name(out)}, &{ctx.buf(out)}, "
         f"{ctx.reuse(out)}, &{ctx.name(g)}, {out.ndim}, shape));",
     ])
 
@@ -101,22 +101,37 @@ def lower_reshape(node: Apply, ctx: CContext) -> str:
 
 @register(ARange)
 def lower_arange(node: Apply, ctx: CContext) -> str:
-    """numpy's arange fill: the first two elements are start and start + step (in the output type), the others
-    start + i * delta with delta = their difference, computed in double (floats) or int64 (integers)."""
-    ctx.include("graphc_shape.h")
     out = node.outputs[0]
     t = ctype(out.dtype)
-    floats = ("float32", "float64")
-    acc = "double" if out.dtype in floats else "int64_t"
-    bound_t = "double" if any(v.dtype in floats for v in node.inputs) else "int64_t"
+    return "\n".join(arange_setup(node, ctx) + [
+        f"{t} *po = ({t} *){ctx.name(out)}.data;",
+        f"for (int64_t i = 0; i < n[0]; ++i) po[i] = {arange_value(out.dtype, 'i')};",
+    ])
+
+
+def _arange_acc(dtype: str) -> str:
+    return "double" if dtype in ("float32", "float64") else "int64_t"
+
+
+def arange_setup(node: Apply, ctx: CContext) -> list[str]:
+    """numpy's arange: the first two elements are start and start + step (in the output type: b0, b1), the others
+    start + i * delta with delta = their difference, computed in double (floats) or int64 (integers). These
+    statements allocate the output and define n[0], b0, b1 and delta; ``arange_value`` gives element i."""
+    ctx.include("graphc_shape.h")
+    out = node.outputs[0]
+    t, acc = ctype(out.dtype), _arange_acc(out.dtype)
+    bound_t = "double" if any(v.dtype in ("float32", "float64") for v in node.inputs) else "int64_t"
     start, stop, step = (f"GC_READ_SCALAR({ctx.name(v)}, {ctype(v.dtype)})" for v in node.inputs)
-    return "\n".join([
-        f"int64_t n[1];",
+    return [
+        "int64_t n[1];",
         f"GC_TRY(gc_arange_len(st, {node_label(node)}, (double){start}, (double){stop}, (double){step}, &n[0]));",
         ctx.alloc(out, "n"),
-        f"{t} *po = ({t} *){ctx.name(out)}.data;",
         f"const {bound_t} s0 = ({bound_t}){start}, s1 = s0 + ({bound_t}){step};",
         f"const {t} b0 = ({t})s0, b1 = ({t})s1;",
         f"const {acc} delta = ({acc})b1 - ({acc})b0;",
-        f"for (int64_t i = 0; i < n[0]; ++i) po[i] = i == 0 ? b0 : i == 1 ? b1 : ({t})(({acc})b0 + i * delta);",
-    ])
+    ]
+
+
+def arange_value(dtype: str, i: str) -> str:
+    """Element ``i`` of the arange that ``arange_setup`` prepared."""
+    return f"({i} == 0 ? b0 : {i} == 1 ? b1 : ({ctype(dtype)})(({_arange_acc(dtype)})b0 + {i} * delta))"

@@ -30,7 +30,7 @@ def _basic_view(node: Apply, ctx: CContext, source: str, target: str, first_inde
 def _copy_of_x(node: Apply, ctx: CContext) -> str:
     x, out = node.inputs[0], node.outputs[0]
     return "\n".join([ctx.alloc(out, f"{ctx.name(x)}.shape"),
-                      f"gc_copy_bcast(&{ctx.name(out)}, &{ctx.name(x)}, sizeof({ctype(x.dtype)}));"])
+                      f"{ctx.rt('copy_bcast', out)}(&{ctx.name(out)}, &{ctx.name(x)}, sizeof({ctype(x.dtype)}));"])
 
 
 @register(Subtensor)
@@ -44,8 +44,8 @@ def lower_inc_subtensor(node: Apply, ctx: CContext) -> str:
     ctx.include("graphc_index.h")
     x, y, out = node.inputs[0], node.inputs[1], node.outputs[0]
     t = ctype(x.dtype)
-    write = (f"gc_copy_bcast(&region, &{ctx.name(y)}, sizeof({t}));" if node.op.set_instead_of_inc
-             else f"gc_add_bcast_{t}(&region, &{ctx.name(y)});")
+    write = (f"{ctx.rt('copy_bcast', out)}(&region, &{ctx.name(y)}, sizeof({t}));" if node.op.set_instead_of_inc
+             else f"{ctx.rt('add_bcast_' + t, out)}(&region, &{ctx.name(y)});")
     return "\n".join([
         "gc_array region = {0};",
         # checked on x first, so a bad index or value fails before anything is allocated
@@ -78,7 +78,7 @@ def lower_advanced_subtensor(node: Apply, ctx: CContext) -> str:
     return "\n".join([
         _plan(node, ctx, 1),
         ctx.alloc(out, "plan.shape"),
-        f"GC_TRY(gc_adv_gather(st, {node_label(node)}, &{ctx.name(x)}, &plan, idx, &{ctx.name(out)}, "
+        f"GC_TRY({ctx.rt('adv_gather', out)}(st, {node_label(node)}, &{ctx.name(x)}, &plan, &{ctx.name(out)}, "
         f"sizeof({ctype(x.dtype)})));",
     ])
 
@@ -91,6 +91,6 @@ def lower_advanced_inc_subtensor(node: Apply, ctx: CContext) -> str:
         _plan(node, ctx, 2),
         f"GC_TRY(gc_check_value_shape(st, {node_label(node)}, &{ctx.name(y)}, plan.ndim_region, plan.shape));",
         _copy_of_x(node, ctx),
-        f"GC_TRY(gc_adv_scatter_{ctype(x.dtype)}(st, {node_label(node)}, &{ctx.name(out)}, &plan, idx, "
+        f"GC_TRY({ctx.rt('adv_scatter_' + ctype(x.dtype), out)}(st, {node_label(node)}, &{ctx.name(out)}, &plan, "
         f"&{ctx.name(y)}, {int(node.op.set_instead_of_inc)}));",
     ])
