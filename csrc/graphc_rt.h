@@ -360,4 +360,14 @@ typedef double float64_t;
 GC_FLOAT_HELPERS(float32_t, f)
 GC_FLOAT_HELPERS(float64_t, )
 
+/* Float to integer conversion, defined for every input (C leaves NaN and out-of-range values undefined): it
+ * truncates toward zero and gives x86-64's "integer indefinite" INT_MIN for NaN and values out of range, as numpy
+ * does on x86-64. Narrower integers go through int32 and wrap, as numpy's casts compiled for x86-64 do. */
+static inline GC_DEVICE int64_t gc_f2i64(double x) {
+    return (x >= -9223372036854775808.0 && x < 9223372036854775808.0) ? (int64_t)x : INT64_MIN;
+}
+static inline GC_DEVICE int32_t gc_f2i32(double x) {
+    return (x > -2147483649.0 && x < 2147483648.0) ? (int32_t)x : INT32_MIN;
+}
+
 #endif

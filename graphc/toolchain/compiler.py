@@ -84,8 +84,8 @@ def toolchain(march: str | None = None, venv_rpath: bool = True) -> Toolchain:
     cflags = (config.cflags_opt, "-g0", "-std=gnu11", "-fPIC", "-shared", "-fwrapv", "-fno-math-errno",
               "-fopenmp", *([f"-march={march}"] if march else []), "-Wno-unused-function",
               f"-I{resource_dir('csrc')}", f"-I{inc}")
-    ldflags = (f"-L{libdir}", f"-l{lib}", *([f"-Wl,-rpath,{libdir}"] if venv_rpath else []), "-lm")
-    identity = "|".join([_file_identity(cc), " ".join(cflags[:-2]), " ".join(ldflags[1:2]), _cpu_target(march),
-                         f"blas={lib}-{blas_version}", f"py={sys.implementation.cache_tag}",
+    ldflags = (f"-L{libdir}", f"-l{lib}", *([f"-Wl,-rpath,{libdir}"] if venv_rpath else []), "-lmvec", "-lm")
+    identity = "|".join([_file_identity(cc), " ".join(cflags[:-2]), " ".join(ldflags[1:2] + ldflags[-2:]),
+                         _cpu_target(march), f"blas={lib}-{blas_version}", f"py={sys.implementation.cache_tag}",
                          sysconfig.get_platform()])
     return Toolchain(cc, cflags, ldflags, identity)
