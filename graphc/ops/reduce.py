@@ -66,7 +66,8 @@ class Reduce(Op):
         kwargs = {"dtype": self.dtype} if self.kind in ("sum", "prod") else {}
         if self.initial is not None:
             kwargs["initial"] = self.initial
-        out = REDUCERS[self.kind](x, axis=self.axes, keepdims=self.keepdims, **kwargs)
+        with np.errstate(all="ignore"):     # as Elemwise.perform: inf - inf is NaN, silently, on every backend
+            out = REDUCERS[self.kind](x, axis=self.axes, keepdims=self.keepdims, **kwargs)
         return [np.asarray(out, dtype=self.dtype)]
 
     def infer_shape(self, node, input_shapes):
