@@ -24,6 +24,14 @@ def needs_error_flag(op: ScalarOp, loop: list[str]) -> bool:
     return op.name == "pow" and loop[0] not in ("float32", "float64")
 
 
+def float_to_int(expr: str, src: str, dst: str) -> str:
+    """``expr`` (of dtype ``src``) made ready for C's conversion to ``dst``: a float converted to an integer goes
+    through gc_f2i32/gc_f2i64, which define NaN and out-of-range values as numpy on x86-64 (C leaves them undefined)."""
+    if src in ("float32", "float64") and dst not in ("bool", "float32", "float64"):
+        return f"gc_f2i{64 if dst in ('int64', 'uint64') else 32}({expr})"
+    return expr
+
+
 def c_expr(op: ScalarOp, args: list[str], loop: list[str], out: str) -> str:
     """C text computing ``op`` on ``args`` (already of the loop dtypes); the result is not yet cast."""
     t = loop[0] if loop else out
@@ -72,5 +80,5 @@ def c_expr(op: ScalarOp, args: list[str], loop: list[str], out: str) -> str:
         lo = f"({a} >= {args[1]} ? {a} : {args[1]})"
         return f"({lo} <= {args[2]} ? {lo} : {args[2]})"
     if name == "cast":
-        return a
+        return float_to_int(a, t, out)
     raise NotImplementedError(f"no C expression for scalar op {name}")

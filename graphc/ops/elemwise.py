@@ -190,6 +190,8 @@ class Elemwise(Op):
             if g is None or inp.dtype not in ("float32", "float64"):
                 result.append(None)
                 continue
+            if self.scalar_op.name in UNBOUNDED_SLOPES:
+                g = where(eq(gz, 0), 0, g)
             result.append(cast(sum_to(g, inp), inp.dtype))
         return result
 
@@ -287,6 +289,11 @@ def _minmax_grad(pick_first):
         return [where(first, g, 0), where(first, 0, g)]
     return rule
 
+
+# Ops whose gradient multiplies the cotangent by a slope that can be infinite or NaN (sqrt and log at 0, exp
+# overflowing, x/0, ...). An element whose cotangent is exactly 0 does not affect the cost (it was indexed away,
+# or masked by where), so its contribution is 0, never 0 * inf = NaN.
+UNBOUNDED_SLOPES = frozenset({"mul", "true_div", "mod", "pow", "exp", "log", "log1p", "expm1", "sqrt", "sin", "cos"})
 
 GRADS: dict[str, GradRule] = {
     "add": lambda i, z, g: [g, g],

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from graphc.codegen.c import CContext, _float_literal, node_label, register, render
-from graphc.codegen.scalar import ctype
+from graphc.codegen.scalar import ctype, float_to_int
 from graphc.graph.basic import Apply
 from graphc.codegen.lowerings.elemwise import program_steps
 from graphc.ops.fused import FusedReduce
@@ -55,7 +55,9 @@ def _reduce_parts(op: Reduce, in_dtype: str, out_dtype: str) -> dict:
 def lower_reduce(node: Apply, ctx: CContext) -> str:
     op: Reduce = node.op
     x = node.inputs[0]
-    return _emit(node, ctx, op, x.ndim, [], "p0[o0]" if x.ndim else "a0s", _reduce_parts(op, x.dtype, op.dtype))
+    parts = _reduce_parts(op, x.dtype, op.dtype)
+    value = float_to_int("p0[o0]" if x.ndim else "a0s", x.dtype, parts["acc"])
+    return _emit(node, ctx, op, x.ndim, [], value, parts)
 
 
 @register(FusedReduce)
@@ -64,8 +66,9 @@ def lower_fused_reduce(node: Apply, ctx: CContext) -> str:
     c = op.composite
     value_dtype = c.dtype_of(c.outputs[0])
     nd = op._value_type(node.inputs).ndim
-    return _emit(node, ctx, op.reduce, nd, program_steps(c, node), f"t{c.outputs[0] - len(node.inputs)}",
-                 _reduce_parts(op.reduce, value_dtype, op.reduce.dtype))
+    parts = _reduce_parts(op.reduce, value_dtype, op.reduce.dtype)
+    value = float_to_int(f"t{c.outputs[0] - len(node.inputs)}", value_dtype, parts["acc"])
+    return _emit(node, ctx, op.reduce, nd, program_steps(c, node), value, parts)
 
 
 def _emit(node: Apply, ctx: CContext, op: Reduce, ind: int, steps: list[dict], value: str, parts: dict) -> str:
