@@ -11,22 +11,26 @@ from graphc.ops.fused import Composite, FusedElemwise
 BAD_MESSAGE = "Integers to negative integer powers are not allowed."
 
 
-def _ref(ref: int, node: Apply, strided: bool) -> str:
+READS = {"flat": "p{k}[i]", "row": "p{k}[b{k} + i]", "strided": "p{k}[o{k}]"}
+"""How each loop of the kernels reads input k: contiguously, along a unit-stride row, or at a computed offset."""
+
+
+def _ref(ref: int, node: Apply, mode: str) -> str:
     n = len(node.inputs)
     if ref >= n:
         return f"t{ref - n}"
     if node.inputs[ref].ndim == 0:
         return f"a{ref}s"
-    return f"p{ref}[o{ref}]" if strided else f"p{ref}[i]"
+    return READS[mode].format(k=ref)
 
 
 def program_steps(c: Composite, node: Apply) -> list[dict]:
-    """Each step's C expression, reading inputs contiguously (flat) or through offsets o<k> (strided)."""
+    """Each step's C expression for every way the kernels read their inputs (see READS)."""
     steps = []
     for j, s in enumerate(c.steps):
         expr = {}
-        for mode in ("flat", "strided"):
-            args = [f"(({ctype(lt)}){_ref(a, node, mode == 'strided')})" for a, lt in zip(s.args, s.loop)]
+        for mode in READS:
+            args = [f"(({ctype(lt)}){_ref(a, node, mode)})" for a, lt in zip(s.args, s.loop)]
             expr[mode] = c_expr(s.op, args, list(s.loop), s.dtype)
         steps.append({"j": j, "ctype": ctype(s.dtype), "expr": expr})
     return steps
