@@ -333,7 +333,7 @@ static inline GC_DEVICE T gc_floordiv_##T(T a, T b) {                           
     T mod = fmod##SFX(a, b);                                                                             \
     T div = (a - mod) / b;                                                                               \
     if (mod != 0 && ((b < 0) != (mod < 0))) div -= 1;                                                    \
-    if (div == 0) return copysign##SFX(0, a / b);                                                        \
+    if (div == 0) return copysign##SFX((T)0, a / b);                                                     \
     T fl = floor##SFX(div);                                                                              \
     if (div - fl > (T)0.5) fl += 1;                                                                      \
     return fl;                                                                                           \
@@ -342,7 +342,7 @@ static inline GC_DEVICE T gc_mod_##T(T a, T b) {                                
     if (b == 0) return fmod##SFX(a, b);                                                                  \
     T mod = fmod##SFX(a, b);                                                                             \
     if (mod != 0) { if ((b < 0) != (mod < 0)) mod += b; }                                                \
-    else mod = copysign##SFX(0, b);                                                                      \
+    else mod = copysign##SFX((T)0, b);                                                                   \
     return mod;                                                                                          \
 }                                                                                                        \
 static inline GC_DEVICE T gc_sigmoid_##T(T x) {                                                                    \

@@ -15,12 +15,13 @@ class Config:
     march: str = "native"
     openmp_threshold: int = 32768
     check_rewrites: int = 0  # 1: re-validate the graph after every rewrite pass (debugging)
+    cuda_arch: str = "80,90"  # SM targets of the cuda backend (machine code for each, PTX of the first)
 
     def __setattr__(self, name: str, value) -> None:
         if name == "floatX" and value not in _FLOAT_DTYPES:
             raise ValueError(f"config.floatX must be one of {_FLOAT_DTYPES}, got {value!r}")
-        if name == "backend" and value not in ("c", "py"):
-            raise ValueError(f"config.backend must be 'c' or 'py', got {value!r}")
+        if name == "backend" and value not in ("c", "cuda", "py"):
+            raise ValueError(f"config.backend must be 'c', 'cuda' or 'py', got {value!r}")
         super().__setattr__(name, value)
 
 

@@ -14,7 +14,7 @@ from graphc.graph.clone import clone_graph
 if TYPE_CHECKING:
     from graphc.rewrite.report import RewriteReport
 
-BACKENDS = ("c", "py")
+BACKENDS = ("c", "cuda", "py")
 
 
 def _normalize_updates(updates) -> list[tuple[SharedVariable, Variable]]:
@@ -50,7 +50,8 @@ class Function:
     output, a list for a list) and applies the updates to shared variables, all at once, only if the call succeeds."""
 
     def __init__(self, inputs: Sequence[Variable], outputs, updates=None, backend: str | None = None,
-                 borrow: bool = False, name: str | None = None, mode: str | None = None, include=None, exclude=None):
+                 borrow: bool = False, name: str | None = None, mode: str | None = None, include=None, exclude=None,
+                 outputs_on: str = "device"):
         from graphc.rewrite import RewriteOptions
         backend = backend or config.backend
         if backend not in BACKENDS:
@@ -78,8 +79,10 @@ class Function:
         self._update_positions = [self.shared_inputs.index(t) if t in self.shared_inputs else None
                                   for t, _ in self.updates]
         self._input_names = [v.name or f"#{i}" for i, v in enumerate(self.inputs)]
-        self._filters = [v.type.filter for v in self.inputs]
+        self.outputs_on = outputs_on
         self.program = self._build_program()
+        self._filters = ([self.program.filter(v) for v in self.inputs] if backend == "cuda"
+                         else [v.type.filter for v in self.inputs])
 
     @staticmethod
     def _check_inputs(inputs) -> list[Variable]:
@@ -117,6 +120,9 @@ class Function:
         if self.backend == "py":
             from graphc.backends.py import PyProgram
             return PyProgram(self.fgraph)
+        if self.backend == "cuda":
+            from graphc.backends.cuda import CudaProgram
+            return CudaProgram(self.user_fgraph, lambda: self.fgraph, self.rewrite_options.key(), self.outputs_on)
         from graphc.backends.c import CProgram
         return CProgram(self.user_fgraph, lambda: self.fgraph, self.rewrite_options.key())
 
@@ -131,13 +137,23 @@ class Function:
         else:
             values = [f(a, n) for f, a, n in zip(self._filters, args, self._input_names)]
         if self.shared_inputs:
-            values += [s._value for s in self.shared_inputs]
+            values += self._shared_values()
         results = self.program.run(values, self.borrow)
         if self.updates:
             for (target, _), value in zip(self.updates, results[self.n_outputs:]):
                 target._value = value
             results = results[:self.n_outputs]
         return results[0] if self.single_output else results
+
+    def _shared_values(self) -> list:
+        """The shared variables' current values where this backend reads them: a CUDA function keeps them on the
+        device; the others move a value a CUDA function left there back to the host."""
+        if self.backend == "cuda":
+            return self.program.resident(self.shared_inputs)
+        for s in self.shared_inputs:
+            if type(s._value) is not np.ndarray:
+                s._value = s.get_value()
+        return [s._value for s in self.shared_inputs]
 
     def _merge_keywords(self, args, kwargs) -> tuple:
         values = list(args) + [None] * (len(self.inputs) - len(args))
@@ -158,10 +174,12 @@ class Function:
 
 
 def function(inputs, outputs=None, updates=None, backend: str | None = None, borrow: bool = False,
-             name: str | None = None, mode: str | None = None, include=None, exclude=None) -> Function:
+             name: str | None = None, mode: str | None = None, include=None, exclude=None,
+             outputs_on: str = "device") -> Function:
     """Compile ``inputs -> outputs`` (with ``updates`` to shared variables) into a callable.
 
     ``mode`` picks the rewrite pipeline: "fast_run" (default), "fast_compile" (cheap passes) or "none";
-    ``include``/``exclude`` switch single rewrites or tags on or off by name (e.g. ``exclude=["stability"]``)."""
+    ``include``/``exclude`` switch single rewrites or tags on or off by name (e.g. ``exclude=["stability"]``).
+    ``backend="cuda"`` returns device arrays, or numpy arrays with ``outputs_on="host"``."""
     return Function(inputs, outputs, updates=updates, backend=backend, borrow=borrow, name=name, mode=mode,
-                    include=include, exclude=exclude)
+                    include=include, exclude=exclude, outputs_on=outputs_on)

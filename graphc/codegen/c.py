@@ -79,8 +79,9 @@ class CContext:
     def ctype(self, var: Variable) -> str:
         return ctype(var.dtype)
 
-    def rt(self, name: str, var: Variable) -> str:
-        """The runtime function ``gc_<name>`` for ``var``'s memory (the CUDA context names device twins)."""
+    def rt(self, name: str, var: Variable, source: Variable | None = None) -> str:
+        """The runtime function ``gc_<name>`` writing ``var`` (from ``source``, for copies): the CUDA context names
+        device twins, and a fill from a host value."""
         return f"gc_{name}"
 
     def reuse(self, var: Variable) -> str:

@@ -93,7 +93,10 @@ class SharedVariable(Variable):
         return self.name or "shared variable"
 
     def get_value(self, borrow: bool = False) -> np.ndarray:
-        """The current value; a copy unless ``borrow=True``."""
+        """The current value; a copy unless ``borrow=True``. A value a CUDA function keeps on the device is copied
+        back."""
+        if not isinstance(self._value, np.ndarray):
+            return self._value.get()
         return self._value if borrow else self._value.copy()
 
     def set_value(self, value, borrow: bool = False) -> None:

@@ -54,35 +54,35 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _valid(entry: Path) -> dict | None:
+def _valid(entry: Path, source: str) -> dict | None:
     """The entry's metadata if its files are all there and match their recorded hashes."""
     try:
         meta = json.loads((entry / META).read_text())
         if sha256_file(entry / LIBRARY) != meta["library_sha256"]:
             return None
-        if sha256_file(entry / SOURCE) != meta["source_sha256"]:
+        if sha256_file(entry / source) != meta["source_sha256"]:
             return None
         return meta
     except (OSError, ValueError, KeyError):
         return None
 
 
-def lookup_or_build(key: str, build: Callable[[Path], dict]) -> tuple[Path, dict, bool]:
+def lookup_or_build(key: str, build: Callable[[Path], dict], source: str = SOURCE) -> tuple[Path, dict, bool]:
     """(entry directory, metadata, whether this call built it).
 
-    ``build(tmpdir)`` writes SOURCE and LIBRARY into tmpdir and returns extra metadata. Only one process builds a
+    ``build(tmpdir)`` writes ``source`` and LIBRARY into tmpdir and returns extra metadata. Only one process builds a
     given key at a time; the others wait on its lock and then find the published entry."""
     root = cache_root()
     shard = root / key[:2]
     shard.mkdir(mode=0o700, exist_ok=True)
     entry = shard / key
-    meta = _valid(entry)
+    meta = _valid(entry, source)
     if meta is not None:
         with suppress(OSError):  # the entry's mtime is its last use, for `graphc cache prune --older-than`
             os.utime(entry)
         return entry, meta, False
     with _locked(shard / f"{key}.lock"):
-        meta = _valid(entry)
+        meta = _valid(entry, source)
         if meta is not None:
             return entry, meta, False
         if entry.exists():
@@ -91,7 +91,7 @@ def lookup_or_build(key: str, build: Callable[[Path], dict]) -> tuple[Path, dict
         try:
             meta = dict(build(tmp))
             meta["library_sha256"] = sha256_file(tmp / LIBRARY)
-            meta["source_sha256"] = sha256_file(tmp / SOURCE)
+            meta["source_sha256"] = sha256_file(tmp / source)
             (tmp / META).write_text(json.dumps(meta, sort_keys=True, indent=1))
             os.rename(tmp, entry)
         except BaseException:

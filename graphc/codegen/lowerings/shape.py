@@ -53,7 +53,7 @@ def lower_alloc(node: Apply, ctx: CContext) -> str:
         f"for (int d = 0; d < {out.ndim}; ++d) if (check[d] != shape[d]) {{ gc_error(st, GC_ERR_VALUE, "
         f"\"%s: cannot broadcast the value to the requested shape\", {node_label(node)}); goto fail; }}",
         ctx.alloc(out, "shape"),
-        f"{ctx.rt('copy_bcast', out)}(&{ctx.name(out)}, &{ctx.name(value)}, sizeof({ctype(out.dtype)}));",
+        f"{ctx.rt('copy_bcast', out, value)}(&{ctx.name(out)}, &{ctx.name(value)}, sizeof({ctype(out.dtype)}));",
     ])
 
 
