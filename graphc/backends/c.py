@@ -137,15 +137,12 @@ class CProgram:
         return previous
 
     def _wrap(self, desc, dtype: np.dtype, reused: np.ndarray | None) -> np.ndarray:
+        """An array owning the buffer the library allocated (freed with the last view of it)."""
         if not desc.owned:
             return reused
-        nd = desc.ndim
-        shape = tuple(desc.shape[0:nd])
-        count = 1
+        shape = tuple(desc.shape[0:desc.ndim])
+        nbytes = dtype.itemsize
         for s in shape:
-            count *= s
+            nbytes *= s
         owner = self._ffi.gc(desc.data, self._free)
-        flat = np.frombuffer(self._ffi.buffer(owner, (count or 1) * dtype.itemsize), dtype=dtype)
-        if nd == 1 and count:
-            return flat
-        return flat[:count].reshape(shape)
+        return np.ndarray(shape, dtype, self._ffi.buffer(owner, nbytes or 1))
