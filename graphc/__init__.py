@@ -21,8 +21,18 @@ from graphc.ops.nnet import log_softmax, logsumexp, softmax, stop_gradient
 from graphc.autodiff import DisconnectedInputError, grad
 from graphc.function import Function, function
 from graphc.printing import dprint, to_dot
-from graphc.plan.report import memory_plan
-from graphc.rewrite.report import optimization_report
 
 __version__ = "0.1.0"
 astype = cast
+
+_LAZY = {"memory_plan": "graphc.plan.report", "optimization_report": "graphc.rewrite.report"}
+"""Reporting helpers whose modules pull in the optimizer: imported on first use, so ``import graphc`` stays light."""
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'graphc' has no attribute {name!r}")
