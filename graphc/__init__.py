@@ -18,6 +18,7 @@ from graphc.ops.join import concatenate, stack
 from graphc.ops.subtensor import inc_subtensor, set_subtensor
 from graphc.ops.blas import dot, matmul
 from graphc.ops.nnet import log_softmax, logsumexp, softmax, stop_gradient
+from graphc.ops.conv import conv2d
 from graphc.autodiff import DisconnectedInputError, grad
 from graphc.function import Function, function
 from graphc.printing import dprint, to_dot
