@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test demo aot clean
+.PHONY: venv test demo aot gpu-check clean
 
 venv: $(STAMP)
 
@@ -12,6 +12,9 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test,demo]'
+	@# cuBLAS for the CUDA backend's build tests, only where nvcc is (a large download; optional)
+	@if command -v nvcc >/dev/null 2>&1 || test -x /usr/local/cuda/bin/nvcc; then \
+	    $(PY) -m pip install -q -e '.[cuda]' || echo 'graphc: CUDA wheels not installed: the CUDA tests skip their cuBLAS parts'; fi
 	touch $(STAMP)
 
 test: $(STAMP)
@@ -22,6 +25,9 @@ demo: $(STAMP)
 
 aot: $(STAMP)  # compile the digits model ahead of time, link examples/aot/predict.c to it, run it
 	$(MAKE) -C examples/aot run PYTHON=$(CURDIR)/$(PY)
+
+gpu-check: $(STAMP)  # on a machine with an NVIDIA GPU: every op vs numpy, digits on the device, timings (bench/gpu_check.py)
+	PYTHONUNBUFFERED=1 $(PY) bench/gpu_check.py
 
 clean:
 	rm -rf $(VENV) .graphc-cache .pytest_cache build dist examples/aot/build

@@ -262,12 +262,35 @@ extern "C" int graphc_cuda_devices(gc_status *st) {
 }
 
 extern "C" int graphc_cuda_alloc(gc_status *st, void **ptr, size_t bytes) {
-    GC_CUDA(st, "device array", cudaMalloc(ptr, bytes ? bytes : 1));
+    GC_CUDA(st, "device array", cudaMallocAsync(ptr, bytes ? bytes : 1, 0));
     return GC_OK;
 }
 
 extern "C" void graphc_cuda_free(void *ptr) {
-    if (ptr) cudaFree(ptr);
+    gc_dfree(ptr);
+}
+
+/* Waits for all work on the device: for timings. */
+extern "C" int graphc_cuda_sync(gc_status *st) {
+    GC_CUDA(st, "device", cudaDeviceSynchronize());
+    return GC_OK;
+}
+
+/* Fills `bytes` of the device's memory pool with 0xFF (NaN for floats) and keeps them in the pool, so that the
+ * buffers graphc takes next start as garbage: a kernel that leaves an element unwritten shows. For checks. */
+extern "C" int graphc_cuda_poison(gc_status *st, size_t bytes) {
+    int device = 0;
+    cudaMemPool_t pool;
+    uint64_t keep = UINT64_MAX;
+    void *p = NULL;
+    GC_CUDA(st, "poison", cudaGetDevice(&device));
+    GC_CUDA(st, "poison", cudaDeviceGetDefaultMemPool(&pool, device));
+    GC_CUDA(st, "poison", cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep));
+    GC_CUDA(st, "poison", cudaMallocAsync(&p, bytes, 0));
+    GC_CUDA(st, "poison", cudaMemsetAsync(p, 0xFF, bytes, 0));
+    GC_CUDA(st, "poison", cudaFreeAsync(p, 0));
+    GC_CUDA(st, "poison", cudaStreamSynchronize(0));
+    return GC_OK;
 }
 
 /* kind: 1 host to device, 2 device to host, 3 device to device (cudaMemcpyKind). Synchronous. */

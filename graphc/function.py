@@ -79,6 +79,8 @@ class Function:
         self._update_positions = [self.shared_inputs.index(t) if t in self.shared_inputs else None
                                   for t, _ in self.updates]
         self._input_names = [v.name or f"#{i}" for i, v in enumerate(self.inputs)]
+        if outputs_on not in ("device", "host"):
+            raise ValueError(f"outputs_on must be 'device' or 'host', got {outputs_on!r}")
         self.outputs_on = outputs_on
         self.program = self._build_program()
         self._filters = ([self.program.filter(v) for v in self.inputs] if backend == "cuda"
@@ -122,7 +124,8 @@ class Function:
             return PyProgram(self.fgraph)
         if self.backend == "cuda":
             from graphc.backends.cuda import CudaProgram
-            return CudaProgram(self.user_fgraph, lambda: self.fgraph, self.rewrite_options.key(), self.outputs_on)
+            return CudaProgram(self.user_fgraph, lambda: self.fgraph, self.rewrite_options.key(),
+                               self.n_outputs if self.outputs_on == "host" else 0)
         from graphc.backends.c import CProgram
         return CProgram(self.user_fgraph, lambda: self.fgraph, self.rewrite_options.key())
 

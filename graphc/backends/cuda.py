@@ -26,6 +26,8 @@ int graphc_cuda_devices(gc_status *st);
 int graphc_cuda_alloc(gc_status *st, void **ptr, size_t bytes);
 void graphc_cuda_free(void *ptr);
 int graphc_cuda_copy(gc_status *st, void *dst, const void *src, size_t bytes, int kind);
+int graphc_cuda_sync(gc_status *st);
+int graphc_cuda_poison(gc_status *st, size_t bytes);
 """
 HOST_TO_DEVICE, DEVICE_TO_HOST = 1, 2
 
@@ -141,12 +143,11 @@ class CudaProgram:
     """One CUDA library for one graph; ``run`` takes numpy or device arrays and returns device arrays."""
 
     def __init__(self, user_fgraph: FunctionGraph, optimized: Callable[[], FunctionGraph], options: str = "",
-                 outputs_on: str = "device"):
+                 host_outputs: int = 0):
+        """``host_outputs``: how many leading outputs to copy to the host (the rest, updates, stay on the device)."""
         from graphc.toolchain.cache import LIBRARY, lookup_or_build
         from graphc.toolchain.loader import load
         from graphc.toolchain.nvcc import nvcc_toolchain
-        if outputs_on not in ("device", "host"):
-            raise ValueError(f"outputs_on must be 'device' or 'host', got {outputs_on!r}")
         start = time.perf_counter()
         tc = nvcc_toolchain()
         key_text = "\n".join([f"graphc {GRAPHC_VERSION} cuda", code_fingerprint(), tc.identity, options,
@@ -165,7 +166,7 @@ class CudaProgram:
         self._inputs = user_fgraph.inputs
         self._n_out = len(user_fgraph.outputs)
         self._out_dtypes = [np.dtype(v.dtype) for v in user_fgraph.outputs]
-        self._to_host = outputs_on == "host"
+        self._host_outputs = host_outputs
         self._local = threading.local()
         self.compile_seconds = time.perf_counter() - start
 
@@ -226,7 +227,7 @@ class CudaProgram:
         del keep   # freed in stream order: after the kernels that read them
         _check(rc, status)
         results = [self._wrap(outs[k], self._out_dtypes[k]) for k in range(self._n_out)]
-        return [r.get() for r in results] if self._to_host else results
+        return [r.get() for r in results[:self._host_outputs]] + results[self._host_outputs:]
 
     def _wrap(self, desc, dtype: np.dtype) -> DeviceArray:
         shape = tuple(desc.shape[0:desc.ndim])

@@ -7,7 +7,7 @@ from graphc.codegen.cuda import CudaContext, register
 from graphc.codegen.cuda_lowerings.elemwise import operand_entries
 from graphc.codegen.lowerings.elemwise import program_steps
 from graphc.codegen.lowerings.reduce import FLOATS, _layout, _reduce_parts
-from graphc.codegen.scalar import ctype
+from graphc.codegen.scalar import ctype, float_to_int
 from graphc.graph.basic import Apply
 from graphc.ops.fused import FusedReduce
 from graphc.ops.reduce import ArgReduce, Reduce
@@ -33,19 +33,22 @@ def lower_reduce(node: Apply, ctx: CudaContext) -> str:
     x = node.inputs[0]
     parts = _reduce_parts(op, x.dtype, op.dtype)
     kept, out_dims, _ = _layout(x.ndim, op.axes, op.keepdims)
-    return _render(node, ctx, op.kind, x.ndim, kept, out_dims, [], "p0[o0]" if x.ndim else "a0s", parts["acc"],
-                   parts["init"], needs_nonempty=op.kind in ("max", "min") and op.initial is None)
+    value = float_to_int("p0[o0]" if x.ndim else "a0s", x.dtype, parts["acc"])
+    return _render(node, ctx, op.kind, x.ndim, kept, out_dims, [], value, parts["acc"], parts["init"],
+                   needs_nonempty=op.kind in ("max", "min") and op.initial is None)
 
 
 @register(FusedReduce, scalars_by_value=True)
 def lower_fused_reduce(node: Apply, ctx: CudaContext) -> str:
     op: FusedReduce = node.op
     c = op.composite
-    parts = _reduce_parts(op.reduce, c.dtype_of(c.outputs[0]), op.reduce.dtype)
+    value_dtype = c.dtype_of(c.outputs[0])
+    parts = _reduce_parts(op.reduce, value_dtype, op.reduce.dtype)
     nd = op._value_type(node.inputs).ndim
     kept, out_dims, _ = _layout(nd, op.reduce.axes, op.reduce.keepdims)
-    return _render(node, ctx, op.reduce.kind, nd, kept, out_dims, program_steps(c, node),
-                   f"t{c.outputs[0] - len(node.inputs)}", parts["acc"], parts["init"],
+    value = float_to_int(f"t{c.outputs[0] - len(node.inputs)}", value_dtype, parts["acc"])
+    return _render(node, ctx, op.reduce.kind, nd, kept, out_dims, program_steps(c, node), value, parts["acc"],
+                   parts["init"],
                    needs_nonempty=op.reduce.kind in ("max", "min") and op.reduce.initial is None)
 
 
