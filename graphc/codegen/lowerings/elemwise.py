@@ -11,8 +11,8 @@ from graphc.ops.fused import Composite, FusedElemwise
 BAD_MESSAGE = "Integers to negative integer powers are not allowed."
 
 
-READS = {"flat": "p{k}[i]", "row": "p{k}[b{k} + i]", "strided": "p{k}[o{k}]"}
-"""How each loop of the kernels reads input k: contiguously, along a unit-stride row, or at a computed offset."""
+READS = {"flat": "p{k}[i]", "strided": "p{k}[o{k}]"}
+"""How the kernels' loops read input k: along a unit-stride row (pointers already offset), or at an offset."""
 
 
 def _ref(ref: int, node: Apply, mode: str) -> str:
