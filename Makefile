@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test demo aot gpu-check clean
+.PHONY: venv test demo aot gpu-check fuzz clean
 
 venv: $(STAMP)
 
@@ -28,6 +28,9 @@ aot: $(STAMP)  # compile the digits model ahead of time, link examples/aot/predi
 
 gpu-check: $(STAMP)  # on a machine with an NVIDIA GPU: every op vs numpy, digits on the device, timings (bench/gpu_check.py)
 	PYTHONUNBUFFERED=1 $(PY) bench/gpu_check.py
+
+fuzz: $(STAMP)  # the long differential fuzz run: random graphs vs numpy, py, c, c without each pass, gradients
+	$(PY) -m tests.fuzz --graphs $${GRAPHS:-10000}
 
 clean:
 	rm -rf $(VENV) .graphc-cache .pytest_cache build dist examples/aot/build

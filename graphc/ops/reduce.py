@@ -89,8 +89,11 @@ class Reduce(Op):
             return [broadcast_to(g, shape_tuple(x))]
         if self.kind == "prod":
             return [_prod_grad(x, z, g, self.axes)]
-        # max/min: the gradient goes to every position equal to the result (ties share it, as in Theano)
-        return [where(eq(x, z), g, 0)]
+        # max/min: the positions equal to the result share the gradient equally (as JAX does), so a value that
+        # appears twice (x[[0, 0]]) gets it once in all, as the math says
+        hit = eq(x, z)
+        count = sum(hit, axis=self.axes, keepdims=True, dtype=x.dtype)
+        return [where(hit, g / count, 0)]
 
 
 def _prod_grad(x, z, g, axes):

@@ -15,7 +15,7 @@ from graphc.graph.basic import Apply, Constant, Variable
 from graphc.graph.op import Op
 from graphc.graph.type import TensorType, broadcast_static
 from graphc.ops.convert import as_operands, as_tensor
-from graphc.ops.elemwise import cast, floor_div, gt, lt, maximum, minimum, neg, where
+from graphc.ops.elemwise import cast, eq, floor_div, gt, lt, maximum, minimum, neg, where
 from graphc.ops.shape import (INT, DimShuffle, Shape, _constant_value, _scalar_int, broadcast_shape_vars,
                               dimshuffle, shape_i, sum_to, zeros_like)
 
@@ -305,7 +305,19 @@ class _Inc(Op):
             return [None] * len(inputs)
         g = output_grads[0]
         gx = self.inc_op(True)(g, 0, *index) if self.set_instead_of_inc else g
-        return [gx, sum_to(self.get_op()(g, *index), y)] + [None] * len(index)
+        gy = self.get_op()(g, *index)
+        if self.set_instead_of_inc and isinstance(self, _AdvancedIndex):
+            gy = where(self._last_writes(x, index), gy, 0)
+        return [gx, sum_to(gy, y)] + [None] * len(index)
+
+    def _last_writes(self, x: Variable, index: list[Variable]) -> Variable:
+        """Which elements of the written region survive a set (the last write to each position wins): only
+        they reach the output, so only they get a gradient when indices repeat."""
+        from graphc.ops.shape import arange, reshape, shape_tuple, size
+        region = self.get_op()(x, *index)
+        ids = reshape(arange(size(region)), shape_tuple(region))
+        winners = self.inc_op(True)(zeros_like(x, dtype=INT), ids, *index)
+        return eq(self.get_op()(winners, *index), ids)
 
 
 class Subtensor(_Get, _BasicIndex):
