@@ -21,8 +21,10 @@ def op_families() -> tuple[list[gc.Variable], dict[str, tuple[list[gc.Variable],
     b = gc.bvector("b")
     n = gc.lscalar("n")
     u = gc.tensor("u", "uint8", shape=(None,))
+    im = gc.tensor4("im", dtype="float32")
     i3 = gc.reshape(i, (1, 1, -1))
     w = gc.shared(np.linspace(-1, 1, 12, dtype="float32").reshape(3, 4), name="w")
+    filters = gc.shared(np.linspace(-1, 1, 54, dtype="float32").reshape(2, 3, 3, 3), name="filters")
     cost = gc.sum(gc.log_softmax(x @ w)[gc.arange(i.shape[0]), i]) + gc.mean(gc.tanh(x[:, :3] * w[0, :3]))
     families = {
         "elementwise": [sum(f(v) for f in UNARY) + sum(f(v, 1.5) for f in BINARY) for v in (x, d)] + [
@@ -44,13 +46,15 @@ def op_families() -> tuple[list[gc.Variable], dict[str, tuple[list[gc.Variable],
                      gc.inc_subtensor(x[0], 1.0), gc.set_subtensor(x[i], x[0]), gc.inc_subtensor(u[i], 1),
                      gc.inc_subtensor(x[i, 0], 2.5)],
         "gradients": gc.grad(cost, [x, w]),
+        "conv": [gc.conv2d(im, filters, stride=2, padding=1), gc.conv2d(im, filters, stride=(1, 2), dilation=2),
+                 *gc.grad(gc.sum(gc.conv2d(im, filters, padding=1) ** 2), [im, filters])],
     }
     updates = {"gradients": [(w, w - 0.1 * gc.grad(cost, w))]}
-    return [x, d, i, b, n, u], {name: (outs, updates.get(name, [])) for name, outs in families.items()}
+    return [x, d, i, b, n, u, im], {name: (outs, updates.get(name, [])) for name, outs in families.items()}
 
 
 def input_values(rng: np.random.Generator) -> list:
     """Fresh inputs for ``op_families``: i indexes x's rows and columns, d's second axis and u; n divides x's size."""
     return [rng.normal(size=(6, 3)).astype("float32"), rng.normal(size=(2, 4, 5)),
             rng.integers(0, 3, size=5).astype("int32"), rng.random(5) > 0.5, np.int64(2),
-            rng.integers(0, 255, size=6).astype("uint8")]
+            rng.integers(0, 255, size=6).astype("uint8"), rng.normal(size=(2, 3, 7, 6)).astype("float32")]

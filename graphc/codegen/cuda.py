@@ -17,8 +17,9 @@ from graphc.graph.basic import Apply, Constant, Variable
 from graphc.graph.fg import FunctionGraph
 
 HOST, DEVICE = "host", "device"
-# C runtime headers whose device twins the CUDA module needs beside them
-TWINS = {"graphc_shape.h": "graphc_cuda_shape.h", "graphc_index.h": "graphc_cuda_index.h"}
+# C runtime headers and the CUDA twins that replace them (each includes what it still uses of the C header)
+TWINS = {"graphc_shape.h": "graphc_cuda_shape.h", "graphc_index.h": "graphc_cuda_index.h",
+         "graphc_conv.h": "graphc_cuda_conv.h"}
 
 
 @dataclass(frozen=True)
@@ -88,9 +89,7 @@ class CudaContext(CContext):
         return super().reuse(var)
 
     def include(self, header: str) -> None:
-        super().include(header)
-        if header in TWINS:
-            super().include(TWINS[header])
+        super().include(TWINS.get(header, header))
 
     def stage(self, var: Variable, side: str, label: str) -> tuple[str, str]:
         """(name of ``var``'s copy on ``side``, C statement making it: empty once made). One copy per call."""

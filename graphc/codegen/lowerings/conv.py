@@ -1,4 +1,5 @@
-"""C lowering of conv2d and its gradients: im2col/col2im and a BLAS gemm per image (csrc/graphc_conv.h)."""
+"""C lowering of conv2d and its gradients: im2col/col2im and a BLAS gemm per image (csrc/graphc_conv.h). The CUDA
+backend reuses these lowerings with its runtime's twins (csrc/graphc_cuda_conv.h)."""
 from __future__ import annotations
 
 from graphc.codegen.c import CContext, node_label, register
@@ -21,7 +22,7 @@ def _geometry(node: Apply, ctx: CContext, xs: str, ws: str) -> list[str]:
 def _call(node: Apply, ctx: CContext, fn: str, shape: str, args: str) -> list[str]:
     out = node.outputs[0]
     return [f"int64_t shape[4] = {{ {shape} }};", ctx.alloc(out, "shape"),
-            f"GC_TRY({fn}_{ctype(out.dtype)}(st, {node_label(node)}, &g, {args}, &{ctx.name(out)}));"]
+            f"GC_TRY({ctx.rt(f'{fn}_{ctype(out.dtype)}', out)}(st, {node_label(node)}, &g, {args}, &{ctx.name(out)}));"]
 
 
 @register(Conv2d)
@@ -29,7 +30,7 @@ def lower_conv2d(node: Apply, ctx: CContext) -> str:
     x, w = (ctx.name(v) for v in node.inputs)
     dims = lambda a: ", ".join(f"{a}.shape[{d}]" for d in range(4))
     return "\n".join(_geometry(node, ctx, dims(x), dims(w)) +
-                     _call(node, ctx, "gc_conv2d", "g.n, g.k, g.oh, g.ow", f"&{x}, &{w}"))
+                     _call(node, ctx, "conv2d", "g.n, g.k, g.oh, g.ow", f"&{x}, &{w}"))
 
 
 @register(Conv2dGradInput)
@@ -38,7 +39,7 @@ def lower_conv2d_grad_input(node: Apply, ctx: CContext) -> str:
     xs = f"{g}.shape[0], {w}.shape[1], GC_READ_SCALAR({h}, int64_t), GC_READ_SCALAR({wd}, int64_t)"
     ws = ", ".join(f"{w}.shape[{d}]" for d in range(4))
     return "\n".join(_geometry(node, ctx, xs, ws) +
-                     _call(node, ctx, "gc_conv2d_grad_input", "g.n, g.c, g.h, g.w", f"&{g}, &{w}"))
+                     _call(node, ctx, "conv2d_grad_input", "g.n, g.c, g.h, g.w", f"&{g}, &{w}"))
 
 
 @register(Conv2dGradWeight)
@@ -47,4 +48,4 @@ def lower_conv2d_grad_weight(node: Apply, ctx: CContext) -> str:
     xs = ", ".join(f"{x}.shape[{d}]" for d in range(4))
     ws = f"{g}.shape[1], {x}.shape[1], GC_READ_SCALAR({r}, int64_t), GC_READ_SCALAR({s}, int64_t)"
     return "\n".join(_geometry(node, ctx, xs, ws) +
-                     _call(node, ctx, "gc_conv2d_grad_weight", "g.k, g.c, g.r, g.s", f"&{x}, &{g}"))
+                     _call(node, ctx, "conv2d_grad_weight", "g.k, g.c, g.r, g.s", f"&{x}, &{g}"))
