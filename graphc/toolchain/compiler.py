@@ -81,8 +81,10 @@ def toolchain(march: str | None = None, venv_rpath: bool = True) -> Toolchain:
     cc = shutil.which(cc) or cc
     inc, libdir, lib, blas_version = _blas()
     march = config.march if march is None else march
-    cflags = (config.cflags_opt, "-g0", "-std=gnu11", "-fPIC", "-shared", "-fwrapv", "-fno-math-errno",
-              "-fopenmp", *([f"-march={march}"] if march else []), "-Wno-unused-function",
+    # -fwrapv: signed integers wrap as numpy's do; -ffp-contract=off: a*b+c is rounded twice, as numpy rounds it
+    # (a fused multiply-add would differ in the last bit)
+    cflags = (config.cflags_opt, "-g0", "-std=gnu11", "-fPIC", "-shared", "-fwrapv", "-ffp-contract=off",
+              "-fno-math-errno", "-fopenmp", *([f"-march={march}"] if march else []), "-Wno-unused-function",
               f"-I{resource_dir('csrc')}", f"-I{inc}")
     ldflags = (f"-L{libdir}", f"-l{lib}", *([f"-Wl,-rpath,{libdir}"] if venv_rpath else []), "-lmvec", "-lm")
     identity = "|".join([_file_identity(cc), " ".join(cflags[:-2]), " ".join(ldflags[1:2] + ldflags[-2:]),

@@ -18,7 +18,7 @@ from tests.fuzz.catalog import ALL_DTYPES, SPECS, OpSpec
 
 DIMS = [0, 1, 1, 2, 3, 4]
 LAYOUTS = ["contiguous", "strided", "fortran", "reversed", "stride0"]
-MAX_SIZE = 4096
+MAX_SIZE = 100_000
 
 
 @dataclass
@@ -180,6 +180,8 @@ def generate(seed: int, smooth: bool = False, max_steps: int = 8) -> Program:
     nrng = np.random.default_rng(seed)
     p = Program(seed, smooth)
     base = tuple(rng.choice(DIMS[1:] if smooth else DIMS) for _ in range(rng.randint(0, 3)))
+    if not smooth and rng.random() < 0.04:
+        base = (rng.choice([1, 3, 64]), 700)            # past the OpenMP threshold: the threaded loops
     for _ in range(rng.randint(1, 3)):
         _leaf(p, rng, nrng, base)
     specs = [s for s in SPECS if s.smooth] if smooth else SPECS

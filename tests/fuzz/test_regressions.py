@@ -24,3 +24,14 @@ def test_set_subtensor_gradient_reaches_only_the_last_write(backend):
     np.testing.assert_allclose(gx, [1.0, 4.0, 3.0])     # each set overwrites what the other passes through
     np.testing.assert_allclose(gy, [0.0, 6.0, 0.0, 2.0])
     np.testing.assert_allclose(gs, 2.0)
+
+
+def test_multiply_add_is_rounded_twice_as_in_numpy(backend):
+    """seed 7378015610648672380: a*b - a compiled to a fused multiply-subtract differed from numpy in the last bit;
+    generated C is built with -ffp-contract=off."""
+    a, b = gc.dvector("a"), gc.dvector("b")
+    av = np.array([0.4307128483332099, 0.1, 1 / 3])
+    bv = np.array([0.34829313192414646, 0.7, 3.0])
+    got = gc.function([a, b], [b * a - a, a * b + b * b], backend=backend)(av, bv)
+    np.testing.assert_array_equal(got[0], bv * av - av)
+    np.testing.assert_array_equal(got[1], av * bv + bv * bv)
