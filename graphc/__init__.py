@@ -26,7 +26,8 @@ from graphc.printing import dprint, to_dot
 __version__ = "0.1.0"
 astype = cast
 
-_LAZY = {"memory_plan": "graphc.plan.report", "optimization_report": "graphc.rewrite.report"}
+_LAZY = {"memory_plan": "graphc.plan.report", "optimization_report": "graphc.rewrite.report",
+         "bisect": "graphc.debug", "DebugError": "graphc.debug"}
 """Reporting helpers whose modules pull in the optimizer: imported on first use, so ``import graphc`` stays light."""
 
 

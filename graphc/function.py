@@ -56,7 +56,10 @@ class Function:
         backend = backend or config.backend
         if backend not in BACKENDS:
             raise ValueError(f"unknown backend {backend!r}; choose one of {BACKENDS}")
-        self.rewrite_options = RewriteOptions.make(mode, include, exclude)
+        self.debug = mode == "debug"
+        if self.debug and backend != "c":
+            raise ValueError("mode='debug' checks generated C against numpy's perform; use it with backend='c'")
+        self.rewrite_options = RewriteOptions.make("fast_run" if self.debug else mode, include, exclude)
         self.name = name
         self.backend = backend
         self.borrow = borrow
@@ -126,6 +129,9 @@ class Function:
             from graphc.backends.cuda import CudaProgram
             return CudaProgram(self.user_fgraph, lambda: self.fgraph, self.rewrite_options.key(),
                                self.n_outputs if self.outputs_on == "host" else 0)
+        if self.debug:
+            from graphc.debug import DebugProgram
+            return DebugProgram(self.user_fgraph, self.fgraph, self.rewrite_options.key())
         from graphc.backends.c import CProgram
         return CProgram(self.user_fgraph, lambda: self.fgraph, self.rewrite_options.key())
 
@@ -182,6 +188,7 @@ def function(inputs, outputs=None, updates=None, backend: str | None = None, bor
     """Compile ``inputs -> outputs`` (with ``updates`` to shared variables) into a callable.
 
     ``mode`` picks the rewrite pipeline: "fast_run" (default), "fast_compile" (cheap passes) or "none";
+    "debug" runs fast_run's graph compiled and each node through numpy, and names the first node that differs;
     ``include``/``exclude`` switch single rewrites or tags on or off by name (e.g. ``exclude=["stability"]``).
     ``backend="cuda"`` returns device arrays, or numpy arrays with ``outputs_on="host"``."""
     return Function(inputs, outputs, updates=updates, backend=backend, borrow=borrow, name=name, mode=mode,

@@ -5,7 +5,7 @@ from typing import Sequence
 
 from graphc.graph.fg import FunctionGraph
 from graphc.rewrite.registry import NodeRewrite, node_keys
-from graphc.rewrite.report import PassRecord
+from graphc.rewrite.report import PassRecord, mark_created
 
 MAX_SWEEPS = 30
 
@@ -44,6 +44,7 @@ def rewrite_to_fixed_point(fgraph: FunctionGraph, rewrites: Sequence[NodeRewrite
                 if not pairs:
                     continue
                 fgraph.replace_all(pairs, reason=rewrite.name)
+                mark_created(fgraph.apply_nodes, alive, rewrite.name)
                 record.count(rewrite.name)
                 fired += 1
                 changed = True

@@ -22,7 +22,7 @@ from graphc.rewrite.check import check_graph
 from graphc.rewrite.fixed_point import rewrite_to_fixed_point
 from graphc.rewrite.options import RewriteOptions
 from graphc.rewrite.registry import REGISTRY, Phase, Registry, register_phase
-from graphc.rewrite.report import PassRecord, RewriteReport
+from graphc.rewrite.report import PassRecord, RewriteReport, mark_created
 
 register_phase("prune", 0)
 register_phase("canonicalize", 20)
@@ -42,12 +42,14 @@ def optimize(fgraph: FunctionGraph, options: RewriteOptions, check: bool | None 
                            skipped=[e.name for e in registry.ordered() if e.name not in enabled])
     for entry, rewrites in plan:
         record = PassRecord(entry.name, nodes_before=len(fgraph.apply_nodes))
+        before = list(fgraph.apply_nodes)        # kept alive, so no new node can reuse an old one's id
         start = time.perf_counter()
         if isinstance(entry, Phase):
             record.fired = rewrite_to_fixed_point(fgraph, rewrites, record)
         else:
             record.fired = entry.fn(fgraph, record)
         record.seconds = time.perf_counter() - start
+        mark_created(fgraph.apply_nodes, set(map(id, before)), entry.name)
         record.nodes_after = len(fgraph.apply_nodes)
         report.records.append(record)
         if check:

@@ -12,6 +12,15 @@ if TYPE_CHECKING:
     from graphc.function import Function
 
 
+def mark_created(nodes, known: set[int], by: str) -> None:
+    """Record on each node not in ``known`` (ids of the nodes that existed before) the rewrite that made it, as
+    ``node.created_by``, so a debugging run can say which pass built a node that computes a wrong value. Nodes
+    without it were written by the user."""
+    for node in nodes:
+        if id(node) not in known and not hasattr(node, "created_by"):
+            node.created_by = by
+
+
 @dataclass
 class PassRecord:
     """One pass of the pipeline; a phase also counts each of its node rewrites."""

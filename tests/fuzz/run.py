@@ -21,7 +21,8 @@ def _salted(drawn: int, salt: int) -> int:
 
 
 def run_batches(n_batches: int, batch: int, gradient_batch: int, master_seed: int,
-                on_batch: Callable[[int, Tally], None], deadline: float | None = None, derandomize: bool = False) -> None:
+                on_batch: Callable[[int, Tally], None], deadline: float | None = None,
+                derandomize: bool = False) -> None:
     """Draws ``n_batches`` batches with hypothesis (reproducibly from ``master_seed``), checks each and hands its
     tally to ``on_batch``. Stops drawing new batches after ``deadline`` (time.monotonic())."""
     exclusions = exclusion_configs()
