@@ -12,6 +12,7 @@ class Config:
     floatX: str = "float64"
     backend: str = "c"
     cflags_opt: str = "-O2"
+    cflags_extra: str = ""  # more C compiler flags, space-separated (part of the cache key), e.g. sanitizers
     march: str = "native"
     openmp_threshold: int = 32768
     check_rewrites: int = 0  # 1: re-validate the graph after every rewrite pass (debugging)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import sys
@@ -70,22 +71,27 @@ def portable_march() -> str:
     return PORTABLE_MARCH.get(platform.machine(), "")
 
 
-@lru_cache(maxsize=None)
 def toolchain(march: str | None = None, venv_rpath: bool = True) -> Toolchain:
     """The compiler and flags. Defaults suit this process's own builds (``config.march``, an rpath into this
     environment's OpenBLAS); an ahead-of-time build passes a portable ``march`` and ``venv_rpath=False``, since its
-    library must not depend on this machine or this checkout (whoever links it provides OpenBLAS)."""
+    library must not depend on this machine or this checkout (whoever links it provides OpenBLAS).
+    ``config.cflags_extra`` (e.g. sanitizers) is read on every call, so setting it takes effect at once."""
+    return _toolchain(config.march if march is None else march, venv_rpath, config.cflags_opt,
+                      tuple(shlex.split(config.cflags_extra)))
+
+
+@lru_cache(maxsize=None)
+def _toolchain(march: str, venv_rpath: bool, opt: str, extra: tuple[str, ...]) -> Toolchain:
     cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if not cc:
         raise CompileError("no C compiler found: install gcc (or set CC) to use the 'c' backend")
     cc = shutil.which(cc) or cc
     inc, libdir, lib, blas_version = _blas()
-    march = config.march if march is None else march
     # -fwrapv: signed integers wrap as numpy's do; -ffp-contract=off: a*b+c is rounded twice, as numpy rounds it
     # (a fused multiply-add would differ in the last bit)
-    cflags = (config.cflags_opt, "-g0", "-std=gnu11", "-fPIC", "-shared", "-fwrapv", "-ffp-contract=off",
+    cflags = (opt, "-g0", "-std=gnu11", "-fPIC", "-shared", "-fwrapv", "-ffp-contract=off",
               "-fno-math-errno", "-fopenmp", *([f"-march={march}"] if march else []), "-Wno-unused-function",
-              f"-I{resource_dir('csrc')}", f"-I{inc}")
+              *extra, f"-I{resource_dir('csrc')}", f"-I{inc}")
     ldflags = (f"-L{libdir}", f"-l{lib}", *([f"-Wl,-rpath,{libdir}"] if venv_rpath else []), "-lmvec", "-lm")
     identity = "|".join([_file_identity(cc), " ".join(cflags[:-2]), " ".join(ldflags[1:2] + ldflags[-2:]),
                          _cpu_target(march), f"blas={lib}-{blas_version}", f"py={sys.implementation.cache_tag}",

@@ -23,6 +23,7 @@ def ffi():
     out = cffi.FFI()
     out.cdef(abi_declarations())
     out.cdef("void free(void *);")
+    out.cdef("int omp_pause_resource_all(int); void omp_set_num_threads(int);")   # libgomp, for _fork_safe
     return out
 
 
@@ -41,6 +42,33 @@ def _passive_openmp_threads() -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
+_FORK_HOOKED: list = []   # the library whose libgomp the fork hooks call (kept loaded)
+
+
+def _fork_safe(lib) -> None:
+    """libgomp's thread pool does not survive fork(): a child that runs a parallel loop waits forever for threads
+    it does not have. So before os.fork() (multiprocessing included) the pool is shut down with OpenMP 5's
+    omp_pause_resource_all, to be started again by the next parallel loop; where that fails, the child runs its
+    loops on one thread. Registered once, with the first library that links libgomp."""
+    if _FORK_HOOKED:
+        return
+    try:
+        pause, one_thread = lib.omp_pause_resource_all, lib.omp_set_num_threads
+    except AttributeError:
+        return
+    paused = [True]
+
+    def before() -> None:
+        paused[0] = pause(2) == 0     # omp_pause_hard
+
+    def in_child() -> None:
+        if not paused[0]:
+            one_thread(1)
+
+    os.register_at_fork(before=before, after_in_child=in_child)
+    _FORK_HOOKED.append(lib)
+
+
 def load(path: Path, with_ffi=None):
     """The library at ``path``, opened once per process (through ``with_ffi`` when it exports more than the ABI)."""
     key = str(path)
@@ -48,4 +76,5 @@ def load(path: Path, with_ffi=None):
     if lib is None:
         _passive_openmp_threads()
         lib = _LOADED[key] = (with_ffi or ffi()).dlopen(key)
+        _fork_safe(lib)
     return lib
