@@ -1,8 +1,10 @@
 """The compile cache: warm starts skip the compiler, bad entries are rebuilt, concurrent builds are safe."""
 import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -33,17 +35,54 @@ def test_second_process_does_not_run_the_compiler(tmp_path):
     assert _run(tmp_path)[0] == "cached"
 
 
-def test_concurrent_processes_build_once_and_leave_one_entry(tmp_path):
+def _files(cache: Path) -> set[str]:
+    return {str(p.relative_to(cache)) for p in cache.rglob("*")}
+
+
+def _entry_files(key: str) -> set[str]:
+    """Exactly what one published entry leaves: its shard, lock, directory and three files."""
+    entry = f"{key[:2]}/{key}"
+    return {key[:2], f"{entry}.lock", entry, f"{entry}/graph.c", f"{entry}/{LIBRARY}", f"{entry}/meta.json"}
+
+
+def test_sixteen_processes_into_an_empty_cache_build_once_and_leave_one_entry(tmp_path):
     env = {**os.environ, "GRAPHC_CACHE_DIR": str(tmp_path)}
     procs = [subprocess.Popen([sys.executable, "-c", SCRIPT], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True, env=env) for _ in range(4)]
+                              text=True, env=env) for _ in range(16)]
     results = [p.communicate() for p in procs]
     assert all(p.returncode == 0 for p in procs), [r[1] for r in results]
     statuses = sorted(r[0].split()[0] for r in results)
     assert statuses.count("compiled") == 1
-    entries = [p for p in tmp_path.rglob("*") if p.is_dir() and len(p.name) == 64]
-    assert len(entries) == 1
-    assert not [p for p in tmp_path.rglob(".tmp-*")]
+    key = results[0][0].split()[1]
+    assert _files(tmp_path) == _entry_files(key)
+
+
+SLOW_CC = """#!/bin/sh
+# a C compiler that takes its time when asked to (its identity, part of the cache key, stays the same)
+if [ -n "$GRAPHC_TEST_CC_SLEEP" ]; then touch "$GRAPHC_TEST_CC_SLEEP"; sleep 60; fi
+exec cc "$@"
+"""
+
+
+def test_a_process_killed_while_compiling_leaves_nothing_trusted(tmp_path):
+    cache, cc, started = tmp_path / "cache", tmp_path / "slowcc", tmp_path / "started"
+    cc.write_text(SLOW_CC)
+    cc.chmod(0o755)
+    env = {**os.environ, "GRAPHC_CACHE_DIR": str(cache), "CC": str(cc)}
+    proc = subprocess.Popen([sys.executable, "-c", SCRIPT], env={**env, "GRAPHC_TEST_CC_SLEEP": str(started)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not started.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert started.exists(), proc.communicate()
+    os.killpg(proc.pid, signal.SIGKILL)          # the process and the compiler it runs
+    proc.communicate()
+    assert not [p for p in cache.rglob(LIBRARY) if ".tmp-" not in str(p)], "a killed build published an entry"
+    out = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    status, key = out.stdout.split()
+    assert status == "compiled"
+    assert _files(cache) == _entry_files(key)     # the dead builder's temporary directory is gone too
 
 
 @pytest.mark.parametrize("damage", ["truncate_library", "drop_meta", "drop_library", "edit_source"])
@@ -71,6 +110,14 @@ def test_cache_dir_is_private_and_others_writable_is_refused(tmp_path, monkeypat
     root.chmod(0o777)
     with pytest.raises(CacheError, match="writable by other users"):
         cache_root()
+    root.chmod(0o700)
+    x = gc.dvector("x")
+    key = gc.function([x], x * 3).program.key
+    shard = root / key[:2]
+    assert shard.stat().st_mode & 0o777 == 0o700 and (shard / key).exists()
+    shard.chmod(0o775)                       # someone could plant a library in it
+    with pytest.raises(CacheError, match="writable by other users"):
+        gc.function([x], x * 3)
 
 
 def test_same_graph_gives_identical_source_and_key():

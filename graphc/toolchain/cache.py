@@ -33,11 +33,16 @@ def cache_root() -> Path:
         base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         root = Path(base) / "graphc"
     root.mkdir(mode=0o700, parents=True, exist_ok=True)
-    mode = root.stat().st_mode
-    if mode & (stat.S_IWGRP | stat.S_IWOTH):
-        raise CacheError(f"graphc cache directory {root} is writable by other users; graphc will not load code "
-                         f"from it (chmod 700 it, or set GRAPHC_CACHE_DIR)")
+    _check_private(root)
     return root
+
+
+def _check_private(directory: Path) -> None:
+    """Refuse a directory another user could plant code in: not ours, or writable by group or others."""
+    info = directory.stat()
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH) or info.st_uid != os.getuid():
+        raise CacheError(f"graphc cache directory {directory} is writable by other users or not owned by you; "
+                         f"graphc will not load code from it (chmod 700 it, or set GRAPHC_CACHE_DIR)")
 
 
 def sha256_file(path: Path) -> str:
@@ -75,6 +80,7 @@ def lookup_or_build(key: str, build: Callable[[Path], dict], source: str = SOURC
     root = cache_root()
     shard = root / key[:2]
     shard.mkdir(mode=0o700, exist_ok=True)
+    _check_private(shard)
     entry = shard / key
     meta = _valid(entry, source)
     if meta is not None:
@@ -87,6 +93,8 @@ def lookup_or_build(key: str, build: Callable[[Path], dict], source: str = SOURC
             return entry, meta, False
         if entry.exists():
             shutil.rmtree(entry, ignore_errors=True)
+        for stale in shard.glob(f".tmp-{key[:16]}-*"):    # left by a builder that died: we hold the lock now
+            shutil.rmtree(stale, ignore_errors=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{key[:16]}-", dir=shard))
         try:
             meta = dict(build(tmp))
