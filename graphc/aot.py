@@ -130,6 +130,8 @@ def _describe(name: str | None, type_: TensorType, kind: str) -> dict:
 
 def _header(name: str, inputs: list[dict], outputs: list[dict]) -> str:
     prefix = c_identifier(name).upper()
+    if not prefix or prefix[0].isdigit():
+        prefix = f"GRAPHC_{prefix}".rstrip("_")      # a C identifier whatever the name
     kinds = {"input": "input", "shared": "shared variable: pass its current value", "output": "output",
              "update": "update: the shared variable's new value"}
     enum: list[tuple[str, int]] = []
@@ -145,12 +147,13 @@ def _header(name: str, inputs: list[dict], outputs: list[dict]) -> str:
             taken.add(constant)
             enum.append((constant, i))
             dims = ", ".join("?" if s is None else str(s) for s in entry["shape"])
-            table.append([f"[{i}]", entry["name"] or "(unnamed)", f"{entry['dtype']} ({C_TYPES[entry['dtype']]})",
+            table.append([f"[{i}]", _comment_text(entry["name"] or "(unnamed)"),
+                          f"{entry['dtype']} ({C_TYPES[entry['dtype']]})",
                           f"rank {entry['ndim']}", f"({dims}{',' if entry['ndim'] == 1 else ''})",
                           kinds[entry["kind"]]])
         rows.append(_align(table))
-    return render("aot_header.h.j2", name=name, version=GRAPHC_VERSION, prefix=prefix, inputs=rows[0],
-                  outputs=rows[1], updates=any(e["kind"] == "update" for e in outputs), enum=enum)
+    return render("aot_header.h.j2", name=_comment_text(name), version=GRAPHC_VERSION, prefix=prefix,
+                  inputs=rows[0], outputs=rows[1], updates=any(e["kind"] == "update" for e in outputs), enum=enum)
 
 
 def _align(table: list[list[str]]) -> list[str]:
@@ -158,6 +161,12 @@ def _align(table: list[list[str]]) -> list[str]:
         return []
     widths = [max(len(row[c]) for row in table) for c in range(len(table[0]))]
     return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in table]
+
+
+def _comment_text(text: str) -> str:
+    """``text`` inside a /* */ comment: escaped as a Python string literal (newlines, quotes, backslashes, non-ASCII)
+    and with no comment marker, so a variable's name cannot end the comment and become code."""
+    return ascii(text)[1:-1].replace("*/", "*\\/").replace("/*", "/\\*")
 
 
 def c_identifier(text: str) -> str:
