@@ -173,6 +173,64 @@ static void gc_dadd_bcast(gc_array *dst, const gc_array *src) { gc_dbcast<T, tru
 #define gc_dadd_bcast_float32_t gc_dadd_bcast<float32_t>
 #define gc_dadd_bcast_float64_t gc_dadd_bcast<float64_t>
 
+/* ---- errors found inside kernels ------------------------------------------------------------------------- */
+/* A kernel that finds a bad value (an index out of bounds, a negative integer power) records the first one in a
+ * flag in device memory, with the node's label and the host function that turns it into numpy's error. The host
+ * reads the flag once, at the end of the call (or before it next waits for the device anyway), so such kernels
+ * cost no extra wait. One flag per host thread: concurrent calls do not mix theirs up. */
+typedef struct gc_dflag gc_dflag;
+typedef int (*gc_dreport)(gc_status *st, const char *label, const gc_dflag *f);
+struct gc_dflag {
+    int bad, dim;
+    long long value, size;
+    unsigned long long label, report;   /* host pointers, carried as integers */
+};
+
+/* What a kernel needs to raise: the flag, and who it speaks for. */
+typedef struct {
+    gc_dflag *flag;
+    unsigned long long label, report;
+} gc_dsite;
+
+static __device__ void gc_dflag_raise(const gc_dsite &site, int dim, long long value, long long size) {
+    gc_dflag *f = site.flag;
+    if (atomicCAS(&f->bad, 0, 1) == 0) {
+        f->dim = dim;
+        f->value = value;
+        f->size = size;
+        f->label = site.label;
+        f->report = site.report;
+    }
+}
+
+static thread_local struct { gc_dflag *flag; int armed; } gc_dflags;
+
+/* At the start of a call: nothing raised yet. */
+static void gc_dflags_begin(void) { gc_dflags.armed = 0; }
+
+/* The site for a kernel of node `label` whose errors `report` describes; clears the flag at its first use in a call. */
+static int gc_dsite_for(gc_status *st, const char *label, gc_dreport report, gc_dsite *site) {
+    if (!gc_dflags.flag) GC_CUDA(st, label, cudaMalloc((void **)&gc_dflags.flag, sizeof(gc_dflag)));
+    if (!gc_dflags.armed) {
+        GC_CUDA(st, label, cudaMemsetAsync(gc_dflags.flag, 0, sizeof(gc_dflag), 0));
+        gc_dflags.armed = 1;
+    }
+    site->flag = gc_dflags.flag;
+    site->label = (unsigned long long)(uintptr_t)label;
+    site->report = (unsigned long long)(uintptr_t)report;
+    return GC_OK;
+}
+
+/* Waits for the kernels launched so far and reports the first bad value one of them found. */
+static int gc_dflags_check(gc_status *st) {
+    if (!gc_dflags.armed) return GC_OK;
+    gc_dflags.armed = 0;
+    gc_dflag f;
+    GC_CUDA(st, "reading the kernels' error flag", cudaMemcpy(&f, gc_dflags.flag, sizeof f, cudaMemcpyDeviceToHost));
+    if (!f.bad) return GC_OK;
+    return ((gc_dreport)(uintptr_t)f.report)(st, (const char *)(uintptr_t)f.label, &f);
+}
+
 /* ---- values that cross between host and device ----------------------------------------------------------- */
 /* A contiguous device copy of the host array src (a size or an index computed on the host, fed to a kernel). */
 static int gc_to_device(gc_status *st, const char *label, gc_array *dst, gc_buffer *buf, const gc_array *src,
@@ -191,6 +249,7 @@ static int gc_to_device(gc_status *st, const char *label, gc_array *dst, gc_buff
 /* A contiguous host copy of the device array src (a size or an index the host needs to shape the next step). */
 static int gc_to_host(gc_status *st, const char *label, gc_array *dst, gc_buffer *buf, const gc_array *src,
                       size_t itemsize) {
+    if (gc_dflags_check(st) != GC_OK) return st->code;  /* src may hold what a failed kernel left */
     gc_array flat = *src;
     gc_buffer tmp = {0};
     if (!gc_is_contiguous(src) && gc_dcopy_new(st, &flat, &tmp, src, itemsize, NULL) != GC_OK) return st->code;
@@ -207,32 +266,6 @@ static int gc_dsymbol(gc_status *st, gc_array *a, const void *symbol) {
     void *p = NULL;
     GC_CUDA(st, "constant", cudaGetSymbolAddress(&p, symbol));
     a->data = (char *)p;
-    return GC_OK;
-}
-
-/* ---- errors found inside kernels ------------------------------------------------------------------------- */
-/* A kernel that finds a bad value (an index out of bounds, a negative integer power) records the first one here;
- * the host reads it back after the kernel. One per host thread, so concurrent calls do not mix them up. */
-typedef struct {
-    int bad;
-    int dim;
-    long long value;
-} gc_dflag;
-
-static __device__ void gc_dflag_raise(gc_dflag *f, int dim, long long value) {
-    if (atomicCAS(&f->bad, 0, 1) == 0) { f->dim = dim; f->value = value; }
-}
-
-static int gc_dflag_take(gc_status *st, const char *label, gc_dflag **flag) {
-    static thread_local gc_dflag *mine = NULL;
-    if (!mine) GC_CUDA(st, label, cudaMalloc((void **)&mine, sizeof(gc_dflag)));
-    GC_CUDA(st, label, cudaMemsetAsync(mine, 0, sizeof(gc_dflag), 0));
-    *flag = mine;
-    return GC_OK;
-}
-
-static int gc_dflag_read(gc_status *st, const char *label, const gc_dflag *flag, gc_dflag *host) {
-    GC_CUDA(st, label, cudaMemcpy(host, flag, sizeof(gc_dflag), cudaMemcpyDeviceToHost));
     return GC_OK;
 }
 

@@ -15,21 +15,19 @@ static __device__ void gc_region_pos(const gc_adv_plan &p, int64_t i, int64_t *p
 }
 
 template <typename T>
-__global__ void gc_gather_kernel(T *out, const T *x, const gc_adv_plan p, const gc_dregion xr, gc_dflag *flag) {
+__global__ void gc_gather_kernel(T *out, const T *x, const gc_adv_plan p, const gc_dregion xr, const gc_dsite site) {
     int64_t pos[GC_MAX_NDIM], off, bad_index;
     int bad_dim;
     for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < xr.n; i += (int64_t)gridDim.x * blockDim.x) {
         gc_region_pos(p, i, pos);
         if (gc_adv_locate(&p, xr.shape, xr.strides, pos, &off, &bad_index, &bad_dim)) out[i] = x[off];
-        else gc_dflag_raise(flag, bad_dim, bad_index);
+        else gc_dflag_raise(site, bad_dim, bad_index, xr.shape[bad_dim]);
     }
 }
 
-/* Kernels report a bad index through the flag; the host turns it into numpy's IndexError. */
-static int gc_dindex_check(gc_status *st, const char *label, const gc_dflag *flag, const int64_t *xshape) {
-    gc_dflag f;
-    if (gc_dflag_read(st, label, flag, &f) != GC_OK) return st->code;
-    return f.bad ? gc_index_error(st, label, f.value, f.dim, xshape[f.dim]) : GC_OK;
+/* numpy's IndexError for the bad index a kernel found */
+static int gc_dreport_index(gc_status *st, const char *label, const gc_dflag *f) {
+    return gc_index_error(st, label, f->value, f->dim, f->size);
 }
 
 static gc_dregion gc_dregion_of(const gc_array *x, int64_t n) {
@@ -43,17 +41,16 @@ static int gc_dadv_gather(gc_status *st, const char *label, const gc_array *x, c
                           size_t itemsize) {
     int64_t n = gc_size(out);
     if (n == 0) return GC_OK;
-    gc_dflag *flag;
-    if (gc_dflag_take(st, label, &flag) != GC_OK) return st->code;
+    gc_dsite site;
+    if (gc_dsite_for(st, label, gc_dreport_index, &site) != GC_OK) return st->code;
     gc_dregion xr = gc_dregion_of(x, n);
     switch (itemsize) {
-        case 1: gc_gather_kernel<uint8_t><<<gc_blocks(n), GC_THREADS>>>((uint8_t *)out->data, (const uint8_t *)x->data, *p, xr, flag); break;
-        case 2: gc_gather_kernel<uint16_t><<<gc_blocks(n), GC_THREADS>>>((uint16_t *)out->data, (const uint16_t *)x->data, *p, xr, flag); break;
-        case 4: gc_gather_kernel<uint32_t><<<gc_blocks(n), GC_THREADS>>>((uint32_t *)out->data, (const uint32_t *)x->data, *p, xr, flag); break;
-        default: gc_gather_kernel<uint64_t><<<gc_blocks(n), GC_THREADS>>>((uint64_t *)out->data, (const uint64_t *)x->data, *p, xr, flag); break;
+        case 1: gc_gather_kernel<uint8_t><<<gc_blocks(n), GC_THREADS>>>((uint8_t *)out->data, (const uint8_t *)x->data, *p, xr, site); break;
+        case 2: gc_gather_kernel<uint16_t><<<gc_blocks(n), GC_THREADS>>>((uint16_t *)out->data, (const uint16_t *)x->data, *p, xr, site); break;
+        case 4: gc_gather_kernel<uint32_t><<<gc_blocks(n), GC_THREADS>>>((uint32_t *)out->data, (const uint32_t *)x->data, *p, xr, site); break;
+        default: gc_gather_kernel<uint64_t><<<gc_blocks(n), GC_THREADS>>>((uint64_t *)out->data, (const uint64_t *)x->data, *p, xr, site); break;
     }
-    if (gc_dcheck(st, label) != GC_OK) return st->code;
-    return gc_dindex_check(st, label, flag, x->shape);
+    return GC_OK;
 }
 
 /* An add that several threads may make to one element: atomic for 4- and 8-byte types. */
@@ -72,7 +69,7 @@ static __device__ void gc_atomic_add(uint64_t *p, uint64_t v) {
  * (np.add.at's sums; for floats, repeated indices may add in another order). */
 template <typename T, bool SERIAL, bool SET>
 __global__ void gc_scatter_kernel(T *out, const T *y, const gc_adv_plan p, const gc_dregion outr,
-                                  const gc_bcast_map ym, gc_dflag *flag) {
+                                  const gc_bcast_map ym, const gc_dsite site) {
     int64_t pos[GC_MAX_NDIM], off, bad_index, yo;
     int bad_dim;
     int64_t start = SERIAL ? 0 : blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
@@ -80,7 +77,7 @@ __global__ void gc_scatter_kernel(T *out, const T *y, const gc_adv_plan p, const
     for (int64_t i = start; i < ym.n; i += step) {
         gc_region_pos(p, i, pos);
         if (!gc_adv_locate(&p, outr.shape, outr.strides, pos, &off, &bad_index, &bad_dim)) {
-            gc_dflag_raise(flag, bad_dim, bad_index);
+            gc_dflag_raise(site, bad_dim, bad_index, outr.shape[bad_dim]);
             continue;
         }
         yo = 0;
@@ -99,19 +96,18 @@ static int gc_dadv_scatter(gc_status *st, const char *label, gc_array *out, cons
     for (int d = 0; d < p->ndim_region; ++d) ym.n *= p->shape[d];
     if (ym.n == 0) return GC_OK;
     gc_bcast_strides(y, p->ndim_region, p->shape, ym.src);
-    gc_dflag *flag;
-    if (gc_dflag_take(st, label, &flag) != GC_OK) return st->code;
+    gc_dsite site;
+    if (gc_dsite_for(st, label, gc_dreport_index, &site) != GC_OK) return st->code;
     gc_dregion outr = gc_dregion_of(out, ym.n);
     T *po = (T *)out->data;
     const T *py = (const T *)y->data;
     if (set) {
-        gc_scatter_kernel<T, true, true><<<1, 1>>>(po, py, *p, outr, ym, flag);
+        gc_scatter_kernel<T, true, true><<<1, 1>>>(po, py, *p, outr, ym, site);
     } else {
-        if constexpr (PARALLEL_ADD) gc_scatter_kernel<T, false, false><<<gc_blocks(ym.n), GC_THREADS>>>(po, py, *p, outr, ym, flag);
-        else gc_scatter_kernel<T, true, false><<<1, 1>>>(po, py, *p, outr, ym, flag);
+        if constexpr (PARALLEL_ADD) gc_scatter_kernel<T, false, false><<<gc_blocks(ym.n), GC_THREADS>>>(po, py, *p, outr, ym, site);
+        else gc_scatter_kernel<T, true, false><<<1, 1>>>(po, py, *p, outr, ym, site);
     }
-    if (gc_dcheck(st, label) != GC_OK) return st->code;
-    return gc_dindex_check(st, label, flag, out->shape);
+    return GC_OK;
 }
 
 /* gc_adv_scatter_T's twins, instantiated only where a graph uses them */

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable
 
-from graphc.codegen.c import CContext, Lowering, checked_plan, lower_graph, lower_node, node_label, render
+from graphc.codegen.c import (CContext, Lowering, c_string, checked_plan, lower_graph, lower_node, node_label,
+                              render)
 from graphc.codegen.scalar import ctype
 from graphc.graph.basic import Apply, Constant, Variable
 from graphc.graph.fg import FunctionGraph
@@ -177,17 +178,11 @@ def generate(fgraph: FunctionGraph, version: str) -> str:
     host_owned = {ctx.buf(v) for node in fgraph.toposort() for v in node.outputs if ctx.where(v) == HOST}
     for out, var in zip(parts["outputs"], fgraph.outputs):
         if ctx.where(var) == HOST:   # a size computed on the host: outputs are device arrays
-            name, code = ctx.stage(var, DEVICE, c_label(var))
+            name, code = ctx.stage(var, DEVICE, c_string(f"output {var.name or ''}".strip()))
             out["stage"] = code
             out["var"], out["own"] = name, f"&b{name[1:]}"
     for const in parts["constants"]:
         const["device"] = const["ndim"] > 0
     parts["locals"] += ctx.extra_locals
     parts["buffers"] += ctx.extra_buffers
-    return render("module.cu.j2", version=version, host_buffers=ctx.host_buffers | host_owned,
-                  **parts)
-
-
-def c_label(var: Variable) -> str:
-    from graphc.codegen.c import c_string
-    return c_string(f"output {var.name or ''}".strip())
+    return render("module.cu.j2", version=version, host_buffers=ctx.host_buffers | host_owned, **parts)
