@@ -11,7 +11,15 @@ and prints a table last. Exit status 0 when every check passes, 1 when one fails
 
 Run from the repository root, on a machine with an NVIDIA GPU, nvcc and cuBLAS (pip install 'graphc[cuda]'):
     make gpu-check            (or: PYTHONUNBUFFERED=1 python bench/gpu_check.py)
-Options: --arch 90 (SM targets to build; default: this GPU's only, for a short build), --quick (skip timings)."""
+Options: --arch 90 (SM targets to build; default: this GPU's only, for a short build), --quick (skip timings).
+
+Where the GPU machine has no package registry but has numpy, jinja2, networkx, scikit-learn, nvcc and NVIDIA's
+cuBLAS wheel (as this project's lent H200 machines do), bring cffi and pycparser as wheels for its Python:
+    python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+        --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d .whl cffi pycparser
+and run there:
+    python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl &&
+    PYTHONPATH=/tmp/site PYTHONUNBUFFERED=1 python3 bench/gpu_check.py"""
 from __future__ import annotations
 
 import argparse
@@ -139,9 +147,8 @@ def time_elementwise(lib) -> None:
     chain = gc.function([x], gc.tanh(x * 2 + 1) * x - 3, backend="cuda")
     data = DeviceArray.from_host(np.random.default_rng(0).random(n, dtype=np.float32), lib)
     out = DeviceArray.from_host(np.zeros(n, np.float32), lib)
-    ffi = cuda_ffi()
-    t_copy = timed(lib, lambda: call(lib, "graphc_cuda_copy", ffi.cast("void *", out._memory.ptr),
-                                     ffi.cast("void *", data._memory.ptr), 4 * n, 3))
+    pointer = lambda a: cuda_ffi().cast("void *", a.__cuda_array_interface__["data"][0])
+    t_copy = timed(lib, lambda: call(lib, "graphc_cuda_copy", pointer(out), pointer(data), 4 * n, 3))
     t_chain = timed(lib, lambda: chain(data))
     gbps = lambda t: 8 * n / t / 1e9
     row("fused tanh(2x+1)*x-3 on 1e8 float32", None,

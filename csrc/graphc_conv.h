@@ -52,7 +52,7 @@ static int gc_conv2d_##T(gc_status *st, const char *label, const gc_conv *g, con
                          const gc_array *w, gc_array *out) {                                              \
     (void)label;                                                                                          \
     const int64_t crs = g->c * g->r * g->s, plane = g->oh * g->ow, cshape[2] = { crs, plane };            \
-    gc_array wc = {0}, cols = {0};                                                                                    \
+    gc_array wc = {0}, cols = {0};                                                                        \
     gc_buffer wb = {0}, cb = {0};                                                                         \
     int rc = gc_contiguous(st, w, &wc, &wb, sizeof(T));                                                   \
     if (rc == GC_OK) rc = gc_alloc(st, &cols, &cb, 2, cshape, sizeof(T), NULL);                           \
@@ -69,7 +69,7 @@ static int gc_conv2d_grad_input_##T(gc_status *st, const char *label, const gc_c
                                     const gc_array *grad, const gc_array *w, gc_array *dx) {              \
     if (gc_conv_check_grad(st, label, g, grad) != GC_OK) return st->code;                                 \
     const int64_t crs = g->c * g->r * g->s, plane = g->oh * g->ow, cshape[2] = { crs, plane };            \
-    gc_array wc = {0}, gg = {0}, cols = {0};                                                                                \
+    gc_array wc = {0}, gg = {0}, cols = {0};                                                              \
     gc_buffer wb = {0}, gb = {0}, cb = {0};                                                               \
     int rc = gc_contiguous(st, w, &wc, &wb, sizeof(T));                                                   \
     if (rc == GC_OK) rc = gc_contiguous(st, grad, &gg, &gb, sizeof(T));                                   \
@@ -89,7 +89,7 @@ static int gc_conv2d_grad_weight_##T(gc_status *st, const char *label, const gc_
                                      const gc_array *x, const gc_array *grad, gc_array *dw) {             \
     if (gc_conv_check_grad(st, label, g, grad) != GC_OK) return st->code;                                 \
     const int64_t crs = g->c * g->r * g->s, plane = g->oh * g->ow, cshape[2] = { crs, plane };            \
-    gc_array gg = {0}, cols = {0};                                                                                    \
+    gc_array gg = {0}, cols = {0};                                                                        \
     gc_buffer gb = {0}, cb = {0};                                                                         \
     int rc = gc_contiguous(st, grad, &gg, &gb, sizeof(T));                                                \
     if (rc == GC_OK) rc = gc_alloc(st, &cols, &cb, 2, cshape, sizeof(T), NULL);                           \

@@ -22,8 +22,11 @@ static int gc_cuda_error(gc_status *st, const char *label, const char *what, cud
     return gc_error(st, e == cudaErrorMemoryAllocation ? GC_ERR_MEMORY : GC_ERR_RUNTIME, "%s: %s failed: %s (%s)",
                     label, what, cudaGetErrorName(e), cudaGetErrorString(e));
 }
-#define GC_CUDA(st, label, call) \
-    do { cudaError_t gc_e_ = (call); if (gc_e_ != cudaSuccess) return gc_cuda_error(st, label, #call, gc_e_); } while (0)
+#define GC_CUDA(st, label, call)                                                                          \
+    do {                                                                                                  \
+        cudaError_t gc_e_ = (call);                                                                       \
+        if (gc_e_ != cudaSuccess) return gc_cuda_error(st, label, #call, gc_e_);                          \
+    } while (0)
 
 /* After each step: did any kernel it launched fail to start? */
 static int gc_dcheck(gc_status *st, const char *label) {

@@ -37,6 +37,13 @@ static gc_dregion gc_dregion_of(const gc_array *x, int64_t n) {
     return r;
 }
 
+/* The gather of elements of U's size (any dtype of that size: a gather only moves bytes). */
+template <typename U>
+static void gc_dgather_as(const gc_array *x, const gc_adv_plan *p, gc_array *out, const gc_dregion &xr,
+                          const gc_dsite &site) {
+    gc_gather_kernel<U><<<gc_blocks(xr.n), GC_THREADS>>>((U *)out->data, (const U *)x->data, *p, xr, site);
+}
+
 static int gc_dadv_gather(gc_status *st, const char *label, const gc_array *x, const gc_adv_plan *p, gc_array *out,
                           size_t itemsize) {
     int64_t n = gc_size(out);
@@ -45,10 +52,10 @@ static int gc_dadv_gather(gc_status *st, const char *label, const gc_array *x, c
     if (gc_dsite_for(st, label, gc_dreport_index, &site) != GC_OK) return st->code;
     gc_dregion xr = gc_dregion_of(x, n);
     switch (itemsize) {
-        case 1: gc_gather_kernel<uint8_t><<<gc_blocks(n), GC_THREADS>>>((uint8_t *)out->data, (const uint8_t *)x->data, *p, xr, site); break;
-        case 2: gc_gather_kernel<uint16_t><<<gc_blocks(n), GC_THREADS>>>((uint16_t *)out->data, (const uint16_t *)x->data, *p, xr, site); break;
-        case 4: gc_gather_kernel<uint32_t><<<gc_blocks(n), GC_THREADS>>>((uint32_t *)out->data, (const uint32_t *)x->data, *p, xr, site); break;
-        default: gc_gather_kernel<uint64_t><<<gc_blocks(n), GC_THREADS>>>((uint64_t *)out->data, (const uint64_t *)x->data, *p, xr, site); break;
+        case 1: gc_dgather_as<uint8_t>(x, p, out, xr, site); break;
+        case 2: gc_dgather_as<uint16_t>(x, p, out, xr, site); break;
+        case 4: gc_dgather_as<uint32_t>(x, p, out, xr, site); break;
+        default: gc_dgather_as<uint64_t>(x, p, out, xr, site); break;
     }
     return GC_OK;
 }
@@ -104,7 +111,8 @@ static int gc_dadv_scatter(gc_status *st, const char *label, gc_array *out, cons
     if (set) {
         gc_scatter_kernel<T, true, true><<<1, 1>>>(po, py, *p, outr, ym, site);
     } else {
-        if constexpr (PARALLEL_ADD) gc_scatter_kernel<T, false, false><<<gc_blocks(ym.n), GC_THREADS>>>(po, py, *p, outr, ym, site);
+        if constexpr (PARALLEL_ADD)
+            gc_scatter_kernel<T, false, false><<<gc_blocks(ym.n), GC_THREADS>>>(po, py, *p, outr, ym, site);
         else gc_scatter_kernel<T, true, false><<<1, 1>>>(po, py, *p, outr, ym, site);
     }
     return GC_OK;

@@ -50,14 +50,14 @@ def cuda_ffi():
 class _Memory:
     """Device memory owned by graphc, given back through the library that allocated it."""
 
-    __slots__ = ("ptr", "_lib")
+    __slots__ = ("ptr", "lib")
 
     def __init__(self, ptr: int, lib):
-        self.ptr, self._lib = ptr, lib
+        self.ptr, self.lib = ptr, lib
 
     def __del__(self):
         if self.ptr:
-            self._lib.graphc_cuda_free(cuda_ffi().cast("void *", self.ptr))
+            self.lib.graphc_cuda_free(cuda_ffi().cast("void *", self.ptr))
             self.ptr = 0
 
 
@@ -102,8 +102,9 @@ class DeviceArray:
         if out.nbytes:
             ffi = cuda_ffi()
             status = ffi.new("gc_status *")
-            _check(self._memory._lib.graphc_cuda_copy(status, ffi.from_buffer(out), ffi.cast("void *", self._memory.ptr),
-                                                      out.nbytes, DEVICE_TO_HOST), status)
+            source = ffi.cast("void *", self._memory.ptr)
+            _check(self._memory.lib.graphc_cuda_copy(status, ffi.from_buffer(out), source, out.nbytes, DEVICE_TO_HOST),
+                   status)
         return out
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:

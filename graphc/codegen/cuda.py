@@ -76,8 +76,9 @@ class CudaContext(CContext):
     def rt(self, name: str, var: Variable, source: Variable | None = None) -> str:
         if self.where(var) == HOST:
             return f"gc_{name}"
-        if name == "copy_bcast" and source is not None and self.where(source) == HOST and id(source) not in self.aliases:
-            return "gc_dfill"
+        if name == "copy_bcast" and source is not None and self.where(source) == HOST \
+                and id(source) not in self.aliases:
+            return "gc_dfill"   # a one-element host value (rule host_values): a kernel argument
         return f"gc_d{name}"
 
     def reuse(self, var: Variable) -> str:

@@ -50,7 +50,8 @@ def lower_arange(node: Apply, ctx: CudaContext) -> str:
     kernel = ctx.helper(f"cuda-arange:{out.dtype}", lambda name: "\n".join([
         "/* arange's fill, element by element as numpy computes it (see the C lowering) */",
         f"__global__ void {name}({t} *po, int64_t n, {t} b0, {t} b1, {cs._arange_acc(out.dtype)} delta) {{",
-        "    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)",
+        "    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;",
+        "         i += (int64_t)gridDim.x * blockDim.x)",
         f"        po[i] = {cs.arange_value(out.dtype, 'i')};",
         "}",
     ]))
