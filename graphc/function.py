@@ -127,8 +127,8 @@ class Function:
             return PyProgram(self.fgraph)
         if self.backend == "cuda":
             from graphc.backends.cuda import CudaProgram
-            return CudaProgram(self.user_fgraph, lambda: self.fgraph, self.rewrite_options.key(),
-                               self.n_outputs if self.outputs_on == "host" else 0)
+            return CudaProgram(self.user_fgraph, lambda: self.fgraph, self.rewrite_options.key(), self.n_outputs,
+                               self.outputs_on)
         if self.debug:
             from graphc.debug import DebugProgram
             return DebugProgram(self.user_fgraph, self.fgraph, self.rewrite_options.key())

@@ -2,8 +2,9 @@
 the C backend's library is. Building never touches a GPU; calling needs one, and says so clearly without.
 
 Inputs may be numpy arrays (copied in for the call) or any object exposing ``__cuda_array_interface__`` (CuPy,
-torch, numba, pycuda, graphc's own ``DeviceArray``); outputs are ``DeviceArray``s, or numpy arrays with
-``outputs_on="host"``. Shared variables a CUDA function uses stay on the device between calls."""
+torch, numba, pycuda, graphc's own ``DeviceArray``); outputs are pycuda ``GPUArray``s where pycuda imports, else
+``DeviceArray``s, or numpy arrays with ``outputs_on="host"``. Shared variables a CUDA function uses stay on the
+device between calls, as DeviceArrays."""
 from __future__ import annotations
 
 import hashlib
@@ -59,6 +60,9 @@ class _Memory:
         if self.ptr:
             self.lib.graphc_cuda_free(cuda_ffi().cast("void *", self.ptr))
             self.ptr = 0
+
+    def __int__(self) -> int:   # pycuda takes any gpudata that converts to the device address
+        return self.ptr
 
 
 class DeviceArray:
@@ -118,6 +122,16 @@ class DeviceArray:
         return f"DeviceArray(shape={self.shape}, dtype={self.dtype})"
 
 
+@lru_cache(maxsize=1)
+def _pycuda_gpuarray():
+    """pycuda's GPUArray class where pycuda imports (it needs the driver library), else None."""
+    try:
+        from pycuda.gpuarray import GPUArray
+    except Exception:  # ImportError, or OSError from a missing libcuda
+        return None
+    return GPUArray
+
+
 def _check(rc: int, status) -> None:
     if rc != 0:
         message = cuda_ffi().string(status.message).decode("utf-8", "replace")
@@ -144,8 +158,9 @@ class CudaProgram:
     """One CUDA library for one graph; ``run`` takes numpy or device arrays and returns device arrays."""
 
     def __init__(self, user_fgraph: FunctionGraph, optimized: Callable[[], FunctionGraph], options: str = "",
-                 host_outputs: int = 0):
-        """``host_outputs``: how many leading outputs to copy to the host (the rest, updates, stay on the device)."""
+                 n_outputs: int | None = None, outputs_on: str = "device"):
+        """The first ``n_outputs`` outputs (default: all) are the user's, returned on ``outputs_on`` ("device" or
+        "host"); the others are shared-variable updates, which stay on the device as DeviceArrays."""
         from graphc.toolchain.cache import LIBRARY, lookup_or_build
         from graphc.toolchain.loader import load
         from graphc.toolchain.nvcc import nvcc_toolchain
@@ -167,7 +182,8 @@ class CudaProgram:
         self._inputs = user_fgraph.inputs
         self._n_out = len(user_fgraph.outputs)
         self._out_dtypes = [np.dtype(v.dtype) for v in user_fgraph.outputs]
-        self._host_outputs = host_outputs
+        self._n_user = self._n_out if n_outputs is None else n_outputs
+        self._outputs_on = outputs_on
         self._local = threading.local()
         self.compile_seconds = time.perf_counter() - start
 
@@ -228,7 +244,12 @@ class CudaProgram:
         del keep   # freed in stream order: after the kernels that read them
         _check(rc, status)
         results = [self._wrap(outs[k], self._out_dtypes[k]) for k in range(self._n_out)]
-        return [r.get() for r in results[:self._host_outputs]] + results[self._host_outputs:]
+        user = results[:self._n_user]
+        if self._outputs_on == "host":
+            user = [r.get() for r in user]
+        elif _pycuda_gpuarray() is not None:
+            user = [_pycuda_gpuarray()(r.shape, r.dtype, gpudata=r._memory) for r in user]
+        return user + results[self._n_user:]
 
     def _wrap(self, desc, dtype: np.dtype) -> DeviceArray:
         shape = tuple(desc.shape[0:desc.ndim])
