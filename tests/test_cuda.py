@@ -117,3 +117,21 @@ def test_arch_flags():
                                    "-gencode=arch=compute_80,code=compute_80")
     with pytest.raises(ValueError, match="SM numbers"):
         arch_flags("sm_90")
+
+
+def test_missing_toolchain_pieces_are_named(monkeypatch):
+    import graphc.toolchain.nvcc as nvcc
+    monkeypatch.setattr(nvcc, "find_nvcc", lambda: None)
+    nvcc._nvcc_toolchain.cache_clear()
+    try:
+        with pytest.raises(CudaUnavailable, match="nvcc was not found"):
+            nvcc.nvcc_toolchain("90")
+    finally:
+        nvcc._nvcc_toolchain.cache_clear()
+    monkeypatch.setattr(nvcc, "LIBRARIES", {"graphc_cublas.h": ("no_such_header.h", "libnothing.so.1", "cu13")})
+    nvcc.cuda_library.cache_clear()
+    try:
+        with pytest.raises(CudaUnavailable, match=r"pip install 'graphc\[cuda\]'"):
+            nvcc.cuda_library("graphc_cublas.h")
+    finally:
+        nvcc.cuda_library.cache_clear()

@@ -115,8 +115,10 @@ def _nvcc_toolchain(arch: str) -> NvccToolchain:
         raise CudaUnavailable("nvcc was not found (set $NVCC, or put the CUDA toolkit's bin/ on PATH): the 'cuda' "
                               "backend needs it to build")
     # -O1 is the host compiler's level (device code is always optimized): host code only checks shapes and launches
-    # kernels, and gcc's -O3 over it costs minutes
-    flags = ("-shared", "-std=c++17", "-O1", "-Xcompiler", "-fPIC", "-Xcompiler", "-Wno-unused-function",
+    # kernels, and gcc's -O3 over it costs minutes. No contraction of a*b+c into one FMA, on either side: results
+    # round as numpy's do, as in the C backend (elementwise kernels are bound by memory, not arithmetic).
+    flags = ("-shared", "-std=c++17", "-O1", "--fmad=false", "-Xcompiler", "-ffp-contract=off", "-Xcompiler", "-fPIC",
+             "-Xcompiler", "-Wno-unused-function",
              "-Wno-deprecated-gpu-targets", *arch_flags(arch), f"-I{resource_dir('csrc')}")
     libraries = []
     for header in LIBRARIES:
