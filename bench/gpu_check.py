@@ -74,19 +74,33 @@ def compare(got, want) -> str | None:
     return f"{bad.sum()} of {bad.size} elements differ, e.g. {got[bad].flat[0]!r} vs {want[bad].flat[0]!r}"
 
 
+def build_cuda(inputs, families: dict) -> dict:
+    """Each family's CUDA function (or the exception its build raised), built at once: the nvcc runs overlap."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def build(item):
+        name, (outputs, updates) = item
+        try:
+            return name, gc.function(inputs, outputs, updates=updates, backend="cuda", outputs_on="host")
+        except Exception as exc:  # a build failure is a result to report, not the end of the run
+            return name, exc
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return dict(pool.map(build, families.items()))
+
+
 def check_op_families(lib, rounds: int = 2) -> bool:
     from tests.op_families import input_values, op_families
     inputs, families = op_families()
+    start = time.perf_counter()
+    built = build_cuda(inputs, families)
+    row("ops: build", None, f"{len(families)} CUDA functions built in {time.perf_counter() - start:.1f} s")
     ok = True
     for name, (outputs, updates) in families.items():
-        start = time.perf_counter()
-        try:
-            f_cuda = gc.function(inputs, outputs, updates=updates, backend="cuda", outputs_on="host")
-            f_ref = gc.function(inputs, outputs, updates=updates, backend="py")
-        except Exception as exc:  # a build failure is a result to report, not the end of the run
-            ok &= row(f"ops: {name}", False, f"build failed: {type(exc).__name__}: {str(exc)[:300]}")
+        f_cuda = built[name]
+        if isinstance(f_cuda, Exception):
+            ok &= row(f"ops: {name}", False, f"build failed: {type(f_cuda).__name__}: {str(f_cuda)[:300]}")
             continue
-        built = time.perf_counter() - start
+        f_ref = gc.function(inputs, outputs, updates=updates, backend="py")
         problems = []
         for k in range(rounds):
             values = input_values(np.random.default_rng(100 + k))
@@ -107,8 +121,7 @@ def check_op_families(lib, rounds: int = 2) -> bool:
                     label = f"output {j}" if j < len(outputs) else f"update {j - len(outputs)}"
                     problems.append(f"round {k} {label}: {diff}")
         ok &= row(f"ops: {name}", not problems,
-                  "; ".join(problems[:3]) or f"{len(outputs)} outputs x {rounds} rounds match numpy "
-                                              f"(built in {built:.1f} s)")
+                  "; ".join(problems[:3]) or f"{len(outputs)} outputs x {rounds} rounds match numpy")
     return ok
 
 

@@ -19,14 +19,13 @@ from graphc.codegen.c import generate, render
 from graphc.config import config
 from graphc.function import Function
 from graphc.graph.type import TensorType
-from graphc.resources import resource_dir
+from graphc.resources import resource_dir, runtime_headers
 from graphc.toolchain.compiler import Toolchain, toolchain
 
 ENTRY_POINT = "graphc_run"
 RUNTIME_LIBRARIES = ("scipy_openblas", "gomp", "m", "c")
 C_TYPES = {"bool": "bool", "int8": "int8_t", "uint8": "uint8_t", "int16": "int16_t", "int32": "int32_t",
            "int64": "int64_t", "float32": "float", "float64": "double"}
-_INCLUDE = re.compile(r'^#include "([^"]+)"', re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -106,7 +105,7 @@ def artifacts(f: Function, name: str, march: str, baked: bool) -> Artifacts:
         "outputs": outputs,
     }
     files = {f"{name}.c": source, f"{name}.h": header}
-    files.update((h, (resource_dir("csrc") / h).read_text()) for h in _runtime_headers(source))
+    files.update((h, (resource_dir("csrc") / h).read_text()) for h in runtime_headers(source))
     files[f"{name}.manifest.json"] = json.dumps(manifest, indent=2) + "\n"
     return Artifacts(name, files, tc)
 
@@ -172,15 +171,3 @@ def _comment_text(text: str) -> str:
 def c_identifier(text: str) -> str:
     """``text`` with every run of characters not allowed in a C identifier made one ``_``."""
     return re.sub(r"\W+", "_", text, flags=re.ASCII).strip("_")
-
-
-def _runtime_headers(source: str) -> list[str]:
-    """graphc's own headers that ``source`` includes, directly or through each other, so the source builds alone."""
-    found: list[str] = []
-    pending = _INCLUDE.findall(source)
-    while pending:
-        header = pending.pop(0)
-        if header not in found:
-            found.append(header)
-            pending += _INCLUDE.findall((resource_dir("csrc") / header).read_text())
-    return sorted(found)

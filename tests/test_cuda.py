@@ -135,3 +135,13 @@ def test_missing_toolchain_pieces_are_named(monkeypatch):
             nvcc.cuda_library("graphc_cublas.h")
     finally:
         nvcc.cuda_library.cache_clear()
+
+
+def test_libraries_are_found_through_nested_includes():
+    """A conv-only graph includes cuBLAS only through graphc_cuda_conv.h: it must still be linked against it."""
+    from graphc.codegen.cuda import generate
+    from graphc.resources import runtime_headers
+    x, w = gc.tensor4("x", dtype="float32"), gc.tensor4("w", dtype="float32")
+    source = generate(gc.function([x, w], gc.conv2d(x, w), backend="py").fgraph, "v")
+    assert '#include "graphc_cublas.h"' not in source
+    assert "graphc_cublas.h" in runtime_headers(source)

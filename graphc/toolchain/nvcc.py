@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from graphc.config import config
-from graphc.resources import resource_dir
+from graphc.resources import resource_dir, runtime_headers
 from graphc.toolchain.compiler import CompileError
 
 LIBRARIES = {  # header a generated source includes -> (library's header, its versioned file, wheel folder)
@@ -42,10 +42,10 @@ class NvccToolchain:
 
     def compile_shared(self, source: Path, output: Path) -> None:
         """Build ``source`` into a shared library, linking the CUDA libraries its includes ask for."""
-        text = source.read_text()
+        headers = runtime_headers(source.read_text())
         extra: list[str] = []
-        for header, (lib_header, _, _) in LIBRARIES.items():
-            if f'#include "{header}"' in text:
+        for header in LIBRARIES:
+            if header in headers:
                 found = cuda_library(header)
                 extra += [f"-I{found.include}", f"-L{found.lib}", f"-l:{found.file}", "-Xlinker", f"-rpath,{found.lib}"]
         cmd = [self.nvcc, *self.flags, *extra, str(source), "-o", str(output)]
