@@ -5,7 +5,7 @@ from __future__ import annotations
 from graphc.codegen.c import node_label, render
 from graphc.codegen.cuda import CudaContext, register
 from graphc.codegen.cuda_lowerings.elemwise import operand_entries
-from graphc.codegen.lowerings.elemwise import program_steps
+from graphc.codegen.lowerings.elemwise import BAD_MESSAGE, program_steps
 from graphc.codegen.lowerings.reduce import FLOATS, _layout, _reduce_parts
 from graphc.codegen.scalar import ctype, float_to_int
 from graphc.graph.basic import Apply
@@ -78,6 +78,6 @@ def _render(node: Apply, ctx: CudaContext, kind: str, ind: int, kept: list[int],
         out_dims=out_dims, kept=kept, reduced=reduced, inputs=inputs, steps=steps, value=value,
         out_t=ctype(out.dtype), acc_t=ctype(acc), init=init, merge=_merge(kind, acc), result=result,
         needs_nonempty=needs_nonempty and bool(reduced), empty_message=empty,
-        reports=any("&bad" in s["expr"]["strided"] for s in steps)))
+        reports=any("&bad" in s["expr"]["strided"] for s in steps), bad_message=BAD_MESSAGE))
     ins = "".join(f", &{ctx.name(v)}" for v in node.inputs)
     return f"GC_TRY({name}(st, {node_label(node)}, &{ctx.name(out)}, &{ctx.buf(out)}, {ctx.reuse(out)}{ins}));"
