@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test demo aot gpu-check fuzz clean
+.PHONY: venv test demo aot gpu-check fuzz sanitize clean
 
 venv: $(STAMP)
 
@@ -31,6 +31,19 @@ gpu-check: $(STAMP)  # on a machine with an NVIDIA GPU: every op vs numpy, digit
 
 fuzz: $(STAMP)  # the long differential fuzz run: random graphs vs numpy, py, c, c without each pass, gradients
 	$(PY) -m tests.fuzz --graphs $${GRAPHS:-10000}
+
+# Generated C built with AddressSanitizer and UndefinedBehaviorSanitizer (float->int casts included), run on a
+# representative subset. Python is not instrumented, so ASan's runtime is preloaded; Python's own allocations are
+# not leak-checked.
+SANITIZE_FLAGS := -fsanitize=address -fsanitize=undefined -fsanitize=float-cast-overflow -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+SANITIZE_TESTS := tests/test_edge_semantics.py tests/fuzz tests/test_elemwise.py tests/test_reduce.py \
+	tests/test_subtensor.py tests/test_shape.py tests/test_join.py tests/test_blas.py tests/test_gemm.py \
+	tests/test_nnet.py tests/test_fusion.py tests/test_memory_plan.py tests/test_function.py tests/test_hostile.py
+sanitize: $(STAMP)
+	GRAPHC_CACHE_DIR=$(CURDIR)/.graphc-cache/sanitize GRAPHC_FLAGS="cflags_extra=$(SANITIZE_FLAGS)" \
+	LD_PRELOAD=$$($${CC:-cc} -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 \
+	UBSAN_OPTIONS=print_stacktrace=1 $(PY) -m pytest -q -n 2 -p no:cacheprovider $(SANITIZE_TESTS) -k "not million"
 
 clean:
 	rm -rf $(VENV) .graphc-cache .pytest_cache build dist examples/aot/build

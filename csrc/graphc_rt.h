@@ -353,8 +353,13 @@ static inline GC_DEVICE T gc_softplus_##T(T x) {                                
     return log1p##SFX(exp##SFX(-fabs##SFX(x))) + (x > 0 ? x : 0);                                        \
 }                                                                                                        \
 static inline GC_DEVICE T gc_sign_##T(T x) { return isnan(x) ? x : (T)((x > 0) - (x < 0)); }                       \
-static inline GC_DEVICE T gc_max_##T(T a, T b) { return (isnan(a) || a >= b) ? a : b; }                            \
-static inline GC_DEVICE T gc_min_##T(T a, T b) { return (isnan(a) || a <= b) ? a : b; }
+static inline GC_DEVICE T gc_max_##T(T a, T b) { return (isnan(a) || a > b) ? a : b; }  /* a tie: b, as numpy */  \
+static inline GC_DEVICE T gc_min_##T(T a, T b) { return (isnan(a) || a < b) ? a : b; }                             \
+/* numpy's clip: x itself on a tie with a bound (clip(-0.0, 0, 1) is -0.0), NaN from x, then from the bounds */       \
+static inline GC_DEVICE T gc_clip_##T(T x, T lo, T hi) {                                                            \
+    T m = isnan(x) ? x : isnan(lo) ? lo : (x < lo ? lo : x);                                                     \
+    return isnan(m) ? m : isnan(hi) ? hi : (m > hi ? hi : m);                                                    \
+}
 typedef float float32_t;
 typedef double float64_t;
 GC_FLOAT_HELPERS(float32_t, f)

@@ -76,7 +76,7 @@ def c_expr(op: ScalarOp, args: list[str], loop: list[str], out: str) -> str:
         return f"({a} ? {args[1]} : {args[2]})"
     if name == "clip":
         if is_float:
-            return f"gc_min_{ct}(gc_max_{ct}({a}, {args[1]}), {args[2]})"
+            return f"gc_clip_{ct}({a}, {args[1]}, {args[2]})"
         lo = f"({a} >= {args[1]} ? {a} : {args[1]})"
         return f"({lo} <= {args[2]} ? {lo} : {args[2]})"
     if name == "cast":

@@ -56,6 +56,7 @@ def main() -> int:
 
 
 def _parent(args, env: dict[str, str]) -> int:
+    Path(args.out).unlink(missing_ok=True)
     per_batch = args.batch + args.gradient_batch
     n_batches = -(-args.graphs // per_batch)
     tally, start = Tally(), time.monotonic()
@@ -65,17 +66,19 @@ def _parent(args, env: dict[str, str]) -> int:
                "--gradient-batch", str(args.gradient_batch), "--seed", str(args.seed * 1_000_003 + first)]
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
         lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+        known = len(tally.failures)
         for line in lines:
             _collect(line, tally)
         if proc.returncode != 0:
             detail = f"worker {' '.join(cmd[1:])} died ({proc.returncode}) after {len(lines)} batches"
             tally.failures.append(Failure("crash", "worker", proc.stderr[-3000:], detail))
+        with open(args.out, "a") as out:     # as they come: a long run can be read while it goes on
+            out.writelines(f.report() + "\n\n" for f in tally.failures[known:])
         print(f"{first + count}/{n_batches} batches: {tally.graphs} graphs, {len(tally.failures)} failures, "
               f"{time.monotonic() - start:.0f} s", flush=True)
     from tests.fuzz.run import summary
     print(summary(tally, time.monotonic() - start))
     if tally.failures:
-        Path(args.out).write_text("\n\n".join(f.report() for f in tally.failures) + "\n")
         print(f"failing programs written to {args.out}")
     return 1 if tally.failures else 0
 

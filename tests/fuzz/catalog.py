@@ -9,7 +9,7 @@ gradient programs, which are checked against finite differences."""
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -288,7 +288,7 @@ SPECS: list[OpSpec] = [
     OpSpec("where", 3, gc.where, np.where, "gc.where({0}, {1}, {2})"),
     OpSpec("where_positive", 2, _where_positive, lambda a, b: np.where(a > 0, a, b),
            "gc.where({0} > 0, {0}, {1})", kinds="iuf", continuous=False, smooth=True),
-    OpSpec("clip", 1, lambda x, lo, hi: gc.clip(x, lo, hi), lambda x, lo, hi: np.minimum(np.maximum(x, lo), hi),
+    OpSpec("clip", 1, lambda x, lo, hi: gc.clip(x, lo, hi), lambda x, lo, hi: np.clip(x, lo, hi),
            "gc.clip({0}, {lo}, {hi})", params=lambda rng, xs: {"lo": rng.choice([-1, 0, -0.5]),
                                                                  "hi": rng.choice([1, 2, 0.5])},
            kinds="iuf", smooth=True),

@@ -1,5 +1,6 @@
 """Small regression tests for what the fuzzer found (the program's seed in each docstring)."""
 import numpy as np
+import pytest
 
 import graphc as gc
 
@@ -35,3 +36,28 @@ def test_multiply_add_is_rounded_twice_as_in_numpy(backend):
     got = gc.function([a, b], [b * a - a, a * b + b * b], backend=backend)(av, bv)
     np.testing.assert_array_equal(got[0], bv * av - av)
     np.testing.assert_array_equal(got[1], av * bv + bv * bv)
+
+
+def test_signed_zeros_tie_as_in_numpy(backend):
+    """seed 6324500536866825076: minimum(-0.0, 0) gave -0.0. numpy's maximum/minimum give the second operand on a
+    tie, its max/min reductions the later element, and its clip x itself."""
+    a, b = gc.dvector("a"), gc.dvector("b")
+    av, bv = np.array([-0.0, 0.0, -0.0, 0.0]), np.array([0.0, -0.0, -0.0, 0.0])
+    outs = [gc.maximum(a, b), gc.minimum(a, b), gc.max(a), gc.min(gc.stack([a, b]), axis=0), gc.clip(a, 0.0, 1.0),
+            gc.clip(a, -1.0, -0.0), gc.relu(a), gc.minimum(a, 0)]
+    want = [np.maximum(av, bv), np.minimum(av, bv), np.max(av), np.min(np.stack([av, bv]), axis=0),
+            np.clip(av, 0.0, 1.0), np.clip(av, -1.0, -0.0), np.maximum(av, 0.0), np.minimum(av, 0)]
+    for k, (g, w) in enumerate(zip(gc.function([a, b], outs, backend=backend)(av, bv), want)):
+        np.testing.assert_array_equal(np.signbit(g), np.signbit(w), err_msg=f"output {k}")
+
+
+def test_integer_power_inside_a_fused_reduction(backend):
+    """seed 427812250986738824: sum(x_int8 ** 2) fused into the reduction did not compile (its error flag was
+    undeclared); a negative exponent there raises as it does elsewhere."""
+    x, y = gc.bvector("x"), gc.bvector("y")
+    f = gc.function([x, y], [gc.sum(x ** 2), gc.sum(x ** y, axis=0)], backend=backend)
+    xv = np.array([3, -4, 100], "int8")
+    got = f(xv, np.array([1, 2, 3], "int8"))
+    assert got[0] == np.sum(xv ** 2) and got[1] == np.sum(xv ** np.array([1, 2, 3], "int8"))
+    with pytest.raises(ValueError, match="negative integer powers"):
+        f(xv, np.array([1, -1, 2], "int8"))

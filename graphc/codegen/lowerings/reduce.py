@@ -4,7 +4,7 @@ from __future__ import annotations
 from graphc.codegen.c import CContext, _float_literal, node_label, register, render
 from graphc.codegen.scalar import ctype, float_to_int
 from graphc.graph.basic import Apply
-from graphc.codegen.lowerings.elemwise import program_steps
+from graphc.codegen.lowerings.elemwise import BAD_MESSAGE, program_steps
 from graphc.ops.fused import FusedReduce
 from graphc.ops.reduce import ArgReduce, Reduce
 
@@ -46,7 +46,8 @@ def _reduce_parts(op: Reduce, in_dtype: str, out_dtype: str) -> dict:
         return {"acc": acc, "init": "1", "combine": "acc *= v;"}
     cmp = ">" if op.kind == "max" else "<"
     init = _extreme(op.kind, acc) if op.initial is None else _float_literal(op.initial, acc)
-    combine = (f"if (v != v) {{ acc = v; goto done; }} if (v {cmp} acc) acc = v;" if acc in FLOATS
+    # a tie goes to the later element, as numpy's reductions (and minimum/maximum) give it: max(-0.0, 0.0) is 0.0
+    combine = (f"if (v != v) {{ acc = v; goto done; }} if (v {cmp}= acc) acc = v;" if acc in FLOATS
                else f"if (v {cmp} acc) acc = v;")
     return {"acc": acc, "init": init, "combine": combine}
 
@@ -105,6 +106,7 @@ def _render(node, ctx, ind, kept, out_dims, out_pos, steps, value, parts, needs_
         "reduce.c.j2", name=n, comment=comment.replace("*/", "* /"), ond=out.ndim, ind=ind, out_dims=out_dims,
         kept=kept, reduced=reduced, out_pos=out_pos, inputs=inputs, steps=steps, value=value,
         out_t=ctype(out.dtype), acc_t=ctype(parts["acc"]), init=parts["init"], combine=parts["combine"],
-        result=result, needs_nonempty=needs_nonempty and bool(reduced), empty_message=empty))
+        result=result, needs_nonempty=needs_nonempty and bool(reduced), empty_message=empty,
+        bad_message=BAD_MESSAGE))
     ins = "".join(f", &{ctx.name(v)}" for v in node.inputs)
     return f"GC_TRY({name}(st, {node_label(node)}, &{ctx.name(out)}, &{ctx.buf(out)}, {ctx.reuse(out)}{ins}));"
