@@ -188,6 +188,14 @@ def time_mlp(lib, batch: int) -> None:
         f"{t_step * 1e6:.0f} us per step; its 5 GEMMs alone {t_gemm * 1e6:.0f} us ({t_gemm / t_step:.0%} of the step)")
 
 
+def stage(name: str, run) -> bool:
+    """Run one part of the check; an exception fails that part only, so the table still comes at the end."""
+    try:
+        return run() is not False
+    except Exception as exc:
+        return row(name, False, f"{type(exc).__name__}: {str(exc)[:400]}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--arch", default=None, help="SM targets, e.g. 90 or 80,90 (default: this GPU's)")
@@ -200,12 +208,12 @@ def main() -> int:
     except NoCudaDevice as exc:
         print(f"gpu_check: {exc}", file=sys.stderr)
         return 2
-    ok = check_op_families(lib)
-    ok &= check_digits()
+    ok = stage("op families", lambda: check_op_families(lib))
+    ok &= stage("digits MLP", check_digits)
     if not args.quick:
-        time_elementwise(lib)
+        ok &= stage("elementwise timing", lambda: time_elementwise(lib))
         for batch in (256, 4096):
-            time_mlp(lib, batch)
+            ok &= stage(f"MLP timing, batch {batch}", lambda: time_mlp(lib, batch))
     print(f"\ngraphc CUDA check (sm_{gc.config.cuda_arch}), {time.perf_counter() - started:.0f} s")
     width = max(len(c) for c, _, _ in ROWS)
     print(f"| {'check':<{width}} | result | detail |\n|{'-' * (width + 2)}|--------|--------|")
