@@ -1,18 +1,4 @@
 """The main job: the digits MLP trained by one compiled step reaches >= 0.95 test accuracy."""
-import importlib.util
-from pathlib import Path
-
-import pytest
-
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "train_digits.py"
-
-
-@pytest.fixture(scope="module")
-def demo():
-    spec = importlib.util.spec_from_file_location("train_digits", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_digits_mlp_reaches_095(demo, capsys):

@@ -13,22 +13,12 @@ import numpy as np
 import pytest
 
 import graphc as gc
-from tests.utils import ALL_DTYPES, BACKENDS, assert_close, noncontig, rand
+from tests.utils import ALL_DTYPES, BACKENDS, assert_close, cached, noncontig, rand
 
 INT_DTYPES = ["int8", "uint8", "int16", "int32", "int64"]
 SIGNED = ["int8", "int16", "int32", "int64"]
 FLOATS = ["float32", "float64"]
 
-_FUNCTIONS: dict = {}
-
-
-def cached(key, backend, build):
-    """Build (inputs, outputs, meta) once per (key, backend) in this process and compile it once."""
-    k = (key, backend)
-    if k not in _FUNCTIONS:
-        inputs, outputs, meta = build()
-        _FUNCTIONS[k] = (gc.function(inputs, outputs, backend=backend), meta)
-    return _FUNCTIONS[k]
 
 
 def oracle(fn, *args):

@@ -2,9 +2,6 @@
 with the rewrite as without it (py and c backends), down to the digits MLP's training step."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -198,17 +195,6 @@ def test_what_is_not_rewritten_and_why(build, reason, scaled_only):
 
 
 # --- the digits MLP --------------------------------------------------------------------------------------------------
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "train_digits.py"
-
-
-@pytest.fixture(scope="module")
-def demo():
-    spec = importlib.util.spec_from_file_location("train_digits", EXAMPLE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_digits_training_step_uses_gemm_and_trains_the_same(demo, backend):
     """Both dense layers (x @ W + b) and both SGD updates (W - lr * dot(h.T, g)) become Gemm; five steps give the
     same losses and parameters as without the rewrite."""

@@ -13,18 +13,9 @@ import numpy as np
 import pytest
 
 import graphc as gc
-from tests.utils import ALL_DTYPES, assert_close, noncontig, rand
+from tests.utils import ALL_DTYPES, assert_close, cached, noncontig, rand
 
 FLOATS = ["float32", "float64"]
-_FUNCTIONS: dict = {}
-
-
-def cached(key, backend, build):
-    k = (key, backend)
-    if k not in _FUNCTIONS:
-        inputs, outputs, meta = build()
-        _FUNCTIONS[k] = (gc.function(inputs, outputs, backend=backend), meta)
-    return _FUNCTIONS[k]
 
 
 def oracle(fn, *args, **kwargs):

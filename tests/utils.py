@@ -77,3 +77,16 @@ def check_grad(build, values, backend="py", rtol=1e-5, atol=1e-7):
     expected = numeric_grad(lambda *a: float(f(*a)), values)
     for got, want in zip(grads, expected):
         np.testing.assert_allclose(got, want, rtol=rtol, atol=atol)
+
+
+_FUNCTIONS: dict = {}
+
+
+def cached(key, backend, build):
+    """Build (inputs, outputs, meta) once per (key, backend) in this process and compile it once: one build serves
+    every shape and layout a test then feeds it."""
+    k = (key, backend)
+    if k not in _FUNCTIONS:
+        inputs, outputs, meta = build()
+        _FUNCTIONS[k] = (gc.function(inputs, outputs, backend=backend), meta)
+    return _FUNCTIONS[k]
