@@ -173,9 +173,10 @@ def _index_params(rng, xs):
 def _write_params(rng, xs):
     """An index into x and a value broadcastable to the region: a weak scalar, or the second operand."""
     p = _index_params(rng, xs[:1])
-    if p is None:
+    try:
+        region = xs[0][p["index"]].shape
+    except (TypeError, IndexError):       # no index drawn, or one numpy refuses (a leading ... moves the ints)
         return None
-    region = xs[0][p["index"]].shape
     y = xs[1]
     if (y.ndim > len(region) or not np.can_cast(y.dtype, xs[0].dtype, "same_kind")
             or any(s not in (1, r) for s, r in zip(y.shape[::-1], region[::-1]))):
