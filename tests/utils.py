@@ -83,9 +83,9 @@ _FUNCTIONS: dict = {}
 
 
 def cached(key, backend, build):
-    """Build (inputs, outputs, meta) once per (key, backend) in this process and compile it once: one build serves
-    every shape and layout a test then feeds it."""
-    k = (key, backend)
+    """Build (inputs, outputs, meta) once per (test module, key, backend) in this process and compile it once: one
+    build serves every shape and layout a test then feeds it."""
+    k = (build.__module__, key, backend)
     if k not in _FUNCTIONS:
         inputs, outputs, meta = build()
         _FUNCTIONS[k] = (gc.function(inputs, outputs, backend=backend), meta)
