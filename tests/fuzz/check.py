@@ -197,9 +197,12 @@ def check_gradients(config: Config, programs: list[Program]) -> list[Failure]:
     failures, pos = [], 0
     for p in programs:
         n = len(p.inputs)
-        for g, want, var in zip(got[pos:pos + n], finite_differences(p), p.inputs):
+        for g, want, coarse, var in zip(got[pos:pos + n], finite_differences(p), finite_differences(p, 2e-6),
+                                        p.inputs):
             scale = max(1.0, float(np.max(np.abs(want), initial=0)))
-            bad = ~np.isclose(g, want, rtol=1e-4, atol=1e-6 * scale)
+            # where two step sizes disagree the function is too curved for finite differences (cos(1e5 * x))
+            trusted = np.isclose(want, coarse, rtol=1e-3, atol=1e-5 * scale)
+            bad = trusted & ~np.isclose(g, want, rtol=1e-4, atol=1e-6 * scale)
             if np.any(bad):
                 k = list(np.argwhere(bad)[0]) if want.ndim else []
                 failures.append(Failure.of("gradient", config.name, p, f"d/d{var.name} at {k}: got "
