@@ -86,6 +86,8 @@ class Function:
             raise ValueError(f"outputs_on must be 'device' or 'host', got {outputs_on!r}")
         self.outputs_on = outputs_on
         self.program = self._build_program()
+        # the C backend's call extension checks and converts arguments itself (in C, so trust_input gains nothing)
+        self._checked_in_c = backend == "c" and not self.debug
         self._filters = ([self.program.filter(v) for v in self.inputs] if backend == "cuda"
                          else [v.type.filter for v in self.inputs])
 
@@ -133,7 +135,8 @@ class Function:
             from graphc.debug import DebugProgram
             return DebugProgram(self.user_fgraph, self.fgraph, self.rewrite_options.key())
         from graphc.backends.c import CProgram
-        return CProgram(self.user_fgraph, lambda: self.fgraph, self.rewrite_options.key())
+        filters = [v.type.filter for v in self.inputs] + [None] * len(self.shared_inputs)
+        return CProgram(self.user_fgraph, lambda: self.fgraph, self.rewrite_options.key(), filters)
 
     def __call__(self, *args, **kwargs):
         if kwargs:
@@ -141,13 +144,14 @@ class Function:
         if len(args) != len(self.inputs):
             raise TypeError(f"this function takes {len(self.inputs)} input(s) "
                             f"({', '.join(self._input_names)}), got {len(args)}")
-        if self.trust_input:
-            values = list(args)
+        if self._checked_in_c:
+            results = self.program.run(args, self.borrow, self._shared_values() if self.shared_inputs else None)
         else:
-            values = [f(a, n) for f, a, n in zip(self._filters, args, self._input_names)]
-        if self.shared_inputs:
-            values += self._shared_values()
-        results = self.program.run(values, self.borrow)
+            values = list(args) if self.trust_input else [f(a, n) for f, a, n in zip(self._filters, args,
+                                                                                      self._input_names)]
+            if self.shared_inputs:
+                values += self._shared_values()
+            results = self.program.run(values, self.borrow)
         if self.updates:
             for (target, _), value in zip(self.updates, results[self.n_outputs:]):
                 target._value = value

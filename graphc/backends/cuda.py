@@ -20,6 +20,7 @@ from graphc.backends.c import ERRORS, GRAPHC_VERSION, code_fingerprint
 from graphc.graph.basic import SharedVariable, Variable
 from graphc.graph.fg import FunctionGraph
 from graphc.graph.signature import graph_signature
+from graphc.resources import resource_dir
 
 SOURCE = "graph.cu"
 CUDA_DECLARATIONS = """
@@ -41,11 +42,29 @@ class NoCudaDevice(RuntimeError):
 def cuda_ffi():
     """The C ABI of every graphc library plus the CUDA library's device-memory entry points."""
     import cffi
-    from graphc.toolchain.loader import abi_declarations
     ffi = cffi.FFI()
     ffi.cdef(abi_declarations())
     ffi.cdef(CUDA_DECLARATIONS)
     return ffi
+
+
+def abi_declarations() -> str:
+    """The C ABI every graphc library exports (csrc/graphc_abi.h), as cffi declarations."""
+    text = (resource_dir("csrc") / "graphc_abi.h").read_text()
+    declarations = text[text.index("#define GC_MAX_NDIM"):]
+    return "\n".join(line for line in declarations.splitlines()
+                     if not line.startswith("#") or line.startswith("#define GC_MAX_NDIM"))
+
+
+_OPENED: dict[str, object] = {}
+
+
+def _open(path: Path):
+    """The CUDA library at ``path``, opened once per process."""
+    key = str(path)
+    if key not in _OPENED:
+        _OPENED[key] = cuda_ffi().dlopen(key)
+    return _OPENED[key]
 
 
 class _Memory:
@@ -162,7 +181,6 @@ class CudaProgram:
         """The first ``n_outputs`` outputs (default: all) are the user's, returned on ``outputs_on`` ("device" or
         "host"); the others are shared-variable updates, which stay on the device as DeviceArrays."""
         from graphc.toolchain.cache import LIBRARY, lookup_or_build
-        from graphc.toolchain.loader import load
         from graphc.toolchain.nvcc import nvcc_toolchain
         start = time.perf_counter()
         tc = nvcc_toolchain()
@@ -178,7 +196,7 @@ class CudaProgram:
 
         self.entry, self.meta, self.compiled = lookup_or_build(self.key, build, SOURCE)
         self.library_path = self.entry / LIBRARY
-        self.lib = load(self.library_path, cuda_ffi())
+        self.lib = _open(self.library_path)
         self._inputs = user_fgraph.inputs
         self._n_out = len(user_fgraph.outputs)
         self._out_dtypes = [np.dtype(v.dtype) for v in user_fgraph.outputs]

@@ -31,10 +31,14 @@ class Toolchain:
     identity: str
 
     def compile_shared(self, source: Path, output: Path) -> None:
-        cmd = [self.cc, *self.cflags, str(source), "-o", str(output), *self.ldflags]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise CompileError(f"C compilation failed ({' '.join(cmd)}):\n{proc.stderr[-8000:]}")
+        run_compiler([self.cc, *self.cflags, str(source), "-o", str(output), *self.ldflags])
+
+
+def run_compiler(cmd: list[str]) -> None:
+    """Run a compiler command (an argument list, never a shell); its errors become a CompileError."""
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise CompileError(f"C compilation failed ({' '.join(cmd)}):\n{proc.stderr[-8000:]}")
 
 
 @lru_cache(maxsize=1)
