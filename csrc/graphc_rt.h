@@ -50,6 +50,12 @@ double cos(double);
 #define GC_TRY(expr) do { if ((expr) != GC_OK) goto fail; } while (0)
 #define GC_ALIGN 64
 
+/* A kernel's entry function: private to its translation unit, except in a build split into several units (to
+ * compile them in parallel), where it is visible to the other units but not exported from the library. */
+#ifndef GC_KERNEL
+#define GC_KERNEL static
+#endif
+
 static int gc_error(gc_status *st, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static int gc_error(gc_status *st, int code, const char *fmt, ...) {

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from functools import lru_cache
 import time
@@ -32,6 +33,11 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
+def compile_jobs() -> int:
+    """How many compiler processes one build may run at once: one per core this process may use."""
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
 class CProgram:
     """One compiled library for one graph. ``run`` hands the arrays to the call extension, which checks them, calls
     ``graphc_run`` once and wraps the results (see csrc/graphc_callmodule.c).
@@ -44,7 +50,7 @@ class CProgram:
                  filters: Sequence[Callable | None] | None = None):
         """``filters[i]`` converts argument i when it is not already an array of its input's type (None for values
         that always are, such as shared variables'); by default, each input type's own ``filter``."""
-        from graphc.toolchain.cache import LIBRARY, lookup_or_build
+        from graphc.toolchain.cache import LIBRARY, SOURCE, lookup_or_build
         from graphc.toolchain.compiler import toolchain
         from graphc.toolchain.loader import load
         from graphc.toolchain.runtime import call_module
@@ -55,11 +61,13 @@ class CProgram:
         self.key = hashlib.sha256(key_text.encode()).hexdigest()
 
         def build(tmp: Path) -> dict:
-            from graphc.codegen.c import generate
-            source = generate(optimized(), GRAPHC_VERSION, config.openmp_threshold)
-            (tmp / "graph.c").write_text(source)
-            tc.compile_shared(tmp / "graph.c", tmp / LIBRARY)
-            return {"graphc": GRAPHC_VERSION, "toolchain": tc.identity}
+            from graphc.codegen.c import generate_units
+            units = generate_units(optimized(), GRAPHC_VERSION, config.openmp_threshold, compile_jobs())
+            paths = [tmp / SOURCE] + [tmp / f"kernels{k}.c" for k in range(1, len(units))]
+            for path, text in zip(paths, units):
+                path.write_text(text)
+            tc.compile_units(paths, tmp / LIBRARY)
+            return {"graphc": GRAPHC_VERSION, "toolchain": tc.identity, "units": len(units)}
 
         self.entry, self.meta, self.compiled = lookup_or_build(self.key, build)
         self.library_path = self.entry / LIBRARY
@@ -74,7 +82,9 @@ class CProgram:
 
     @property
     def source(self) -> str:
-        return (self.entry / "graph.c").read_text()
+        """The generated C: the unit with the entry point, then any units of kernels compiled beside it."""
+        units = [self.entry / SOURCE] + sorted(self.entry.glob("kernels*.c"), key=lambda p: int(p.stem[7:]))
+        return "\n".join(path.read_text() for path in units)
 
     def run(self, values: Sequence, borrow: bool = False, shared: Sequence | None = None) -> list[np.ndarray]:
         """Outputs for the inputs' ``values`` (converted where needed) followed by ``shared`` values. With

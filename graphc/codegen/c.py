@@ -33,11 +33,17 @@ def register(op_type: type) -> Callable[[Lowering], Lowering]:
 
 @lru_cache(maxsize=1)
 def jinja_env():
+    """The templates' environment. Compiling the templates costs a tenth of a second per process, so the compiled
+    form is kept with the installation's other builds (jinja checks it against each template's source)."""
     import jinja2
     from graphc.resources import resource_dir
+    from graphc.toolchain.cache import installation_root
+    compiled = installation_root() / "templates"
+    compiled.mkdir(mode=0o700, exist_ok=True)
     return jinja2.Environment(loader=jinja2.FileSystemLoader(str(resource_dir("templates"))),
                               keep_trailing_newline=True, trim_blocks=False, lstrip_blocks=False,
-                              undefined=jinja2.StrictUndefined)
+                              undefined=jinja2.StrictUndefined,
+                              bytecode_cache=jinja2.FileSystemBytecodeCache(str(compiled)))
 
 
 def render(template: str, **kwargs) -> str:
@@ -136,11 +142,47 @@ def _float_literal(v: float, dtype: str) -> str:
 
 
 def generate(fgraph: FunctionGraph, version: str, par_threshold: int) -> str:
-    """The whole C source for ``fgraph``: deterministic for a given graph."""
+    """The whole C source for ``fgraph`` as one translation unit: deterministic for a given graph."""
+    return generate_units(fgraph, version, par_threshold, 1)[0]
+
+
+SPLIT_MIN_LINES = 400   # less kernel code than this compiles faster in one unit than split and linked
+
+
+def generate_units(fgraph: FunctionGraph, version: str, par_threshold: int, max_units: int) -> list[str]:
+    """The C source for ``fgraph`` in at most ``max_units`` translation units, to compile in parallel: the first
+    holds the entry point (and some kernels), the others the remaining kernels, balanced by size. A graph with
+    little kernel code stays one unit."""
     import graphc.codegen.lowerings  # noqa: F401  (registers every op family's lowering)
     ctx = CContext(fgraph, checked_plan(fgraph))
-    return render("module.c.j2", version=version, par_threshold=par_threshold,
-                  **lower_graph(ctx, lambda node: lower_node(LOWERINGS, node, ctx, "C")))
+    parts = lower_graph(ctx, lambda node: lower_node(LOWERINGS, node, ctx, "C"))
+    helpers = parts.pop("helpers")
+    kernel_lines = sum(h.count("\n") for h in helpers)
+    if max_units < 2 or kernel_lines < SPLIT_MIN_LINES:
+        return [render("module.c.j2", version=version, par_threshold=par_threshold, split=False, helpers=helpers,
+                       **parts)]
+    # the entry point costs about as much to compile per line as a kernel: it weighs in the first unit's share
+    entry_lines = sum(step["code"].count("\n") + 3 for step in parts["steps"])
+    units: list[list[str]] = [[] for _ in range(max_units)]
+    weights = [entry_lines] + [0] * (max_units - 1)
+    for helper in sorted(helpers, key=lambda h: -h.count("\n")):
+        lightest = weights.index(min(weights))
+        units[lightest].append(helper)
+        weights[lightest] += helper.count("\n")
+    placed = {h: k for k, unit in enumerate(units) for h in unit}
+    in_main = [h for h in helpers if placed[h] == 0]
+    declared = [_prototype(h) for h in helpers if placed[h] != 0]
+    main = render("module.c.j2", version=version, par_threshold=par_threshold, split=True,
+                  helpers=declared + in_main, **parts)
+    others = [render("kernels.c.j2", version=version, par_threshold=par_threshold, includes=parts["includes"],
+                     helpers=[h for h in helpers if placed[h] == k]) for k in range(1, max_units) if units[k]]
+    return [main, *others]
+
+
+def _prototype(helper: str) -> str:
+    """The declaration of a kernel's entry function (its ``GC_KERNEL int kN(...) {`` line, see the templates)."""
+    line = next(line for line in helper.splitlines() if line.startswith("GC_KERNEL int "))
+    return line.rstrip().removesuffix("{").rstrip() + ";"
 
 
 def checked_plan(fgraph: FunctionGraph) -> "MemoryPlan | None":

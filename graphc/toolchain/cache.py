@@ -72,12 +72,26 @@ def _valid(entry: Path, source: str) -> dict | None:
         return None
 
 
-def lookup_or_build(key: str, build: Callable[[Path], dict], source: str = SOURCE) -> tuple[Path, dict, bool]:
-    """(entry directory, metadata, whether this call built it).
+def installation_root() -> Path:
+    """Where builds that belong to this installation of graphc rather than to any graph go (the call extension,
+    compiled templates): beside the package, private to its owner, so that an empty GRAPHC_CACHE_DIR does not
+    rebuild them; in the compile cache where the package directory is not ours to write."""
+    here = Path(__file__).resolve().parent.parent / "_build"
+    try:
+        here.mkdir(mode=0o700, exist_ok=True)
+        _check_private(here)
+        return here
+    except (OSError, CacheError):
+        return cache_root()
+
+
+def lookup_or_build(key: str, build: Callable[[Path], dict], source: str = SOURCE,
+                    root: Path | None = None) -> tuple[Path, dict, bool]:
+    """(entry directory, metadata, whether this call built it), in ``root`` (default: the compile cache).
 
     ``build(tmpdir)`` writes ``source`` and LIBRARY into tmpdir and returns extra metadata. Only one process builds a
     given key at a time; the others wait on its lock and then find the published entry."""
-    root = cache_root()
+    root = root or cache_root()
     shard = root / key[:2]
     shard.mkdir(mode=0o700, exist_ok=True)
     _check_private(shard)

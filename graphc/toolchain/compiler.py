@@ -34,6 +34,26 @@ class Toolchain:
     def compile_shared(self, source: Path, output: Path) -> None:
         run_compiler([self.cc, *self.cflags, str(source), "-o", str(output), *self.ldflags])
 
+    def compile_units(self, sources: list[Path], output: Path) -> None:
+        """One library from several translation units, compiled at the same time (one compiler process each),
+        then linked; the objects are removed."""
+        if len(sources) == 1:
+            return self.compile_shared(sources[0], output)
+        objects = [source.with_suffix(".o") for source in sources]
+        compile_flags = [flag for flag in self.cflags if flag != "-shared"]
+        procs = [subprocess.Popen([self.cc, *compile_flags, "-c", str(source), "-o", str(obj)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                 for source, obj in zip(sources, objects)]
+        failures = [(proc.args, err) for proc, (_, err) in ((p, p.communicate()) for p in procs) if proc.returncode]
+        if failures:
+            cmd, err = failures[0]
+            raise CompileError(f"C compilation failed ({' '.join(cmd)}):\n{err[-8000:]}")
+        try:
+            run_compiler([self.cc, *self.cflags, *map(str, objects), "-o", str(output), *self.ldflags])
+        finally:
+            for obj in objects:
+                obj.unlink(missing_ok=True)
+
 
 def run_compiler(cmd: list[str]) -> None:
     """Run a compiler command (an argument list, never a shell); its errors become a CompileError."""
