@@ -72,11 +72,33 @@ def lower_fused_reduce(node: Apply, ctx: CContext) -> str:
     return _emit(node, ctx, op.reduce, nd, program_steps(c, node), value, parts)
 
 
+def _vector_parts(kind: str, acc: str) -> dict | None:
+    """How the vectorized paths of reduce.c.j2 reduce a chunk (``r``), merge it into ``acc``, and accumulate into side-by-side
+    accumulators ``accs[i]``. Float max/min vectorize without NaN and signed-zero ties: a chunk holding a NaN, or
+    whose extreme is zero, is reduced again one element at a time, so results are exactly the sequential ones."""
+    if acc == "bool":
+        return None
+    if kind in ("sum", "prod"):
+        sym = "+" if kind == "sum" else "*"
+        return {"op": sym, "identity": "0" if kind == "sum" else "1", "chunk_update": f"r {sym}= v;",
+                "merge": f"acc {sym}= r;", "accumulate": f"accs[i] {sym}= v;", "exact_rescan": False}
+    cmp = ">" if kind == "max" else "<"
+    if acc in FLOATS:
+        return {"op": kind, "identity": "-INFINITY" if kind == "max" else "INFINITY",
+                "chunk_update": f"nan |= v != v; r = v {cmp} r ? v : r;", "merge": f"if (r {cmp}= acc) acc = r;",
+                "accumulate": f"accs[i] = accs[i] != accs[i] ? accs[i] : (v != v || v {cmp}= accs[i]) ? v : accs[i];",
+                "exact_rescan": True}
+    return {"op": kind, "identity": _extreme(kind, acc), "chunk_update": f"r = v {cmp} r ? v : r;",
+            "merge": f"if (r {cmp} acc) acc = r;", "accumulate": f"accs[i] = v {cmp} accs[i] ? v : accs[i];",
+            "exact_rescan": False}
+
+
 def _emit(node: Apply, ctx: CContext, op: Reduce, ind: int, steps: list[dict], value: str, parts: dict) -> str:
     kept, out_dims, out_pos = _layout(ind, op.axes, op.keepdims)
     empty = f"zero-size array to reduction operation {op.kind} which has no identity"
     return _render(node, ctx, ind, kept, out_dims, out_pos, steps, value, parts,
-                   needs_nonempty=op.kind in ("max", "min") and op.initial is None, empty=empty, comment=str(node.op))
+                   needs_nonempty=op.kind in ("max", "min") and op.initial is None, empty=empty, comment=str(node.op),
+                   vec=_vector_parts(op.kind, parts["acc"]) if ind else None)
 
 
 @register(ArgReduce)
@@ -97,7 +119,7 @@ def lower_argreduce(node: Apply, ctx: CContext) -> str:
 
 
 def _render(node, ctx, ind, kept, out_dims, out_pos, steps, value, parts, needs_nonempty, empty, comment,
-            result="acc", reduced=None) -> str:
+            result="acc", reduced=None, vec: dict | None = None) -> str:
     out = node.outputs[0]
     reduced = list(reduced if reduced is not None else [d for d in range(ind) if d not in kept])
     inputs = [{"k": k, "ctype": ctype(v.dtype), "ndim": v.ndim} for k, v in enumerate(node.inputs)]
@@ -107,6 +129,6 @@ def _render(node, ctx, ind, kept, out_dims, out_pos, steps, value, parts, needs_
         kept=kept, reduced=reduced, out_pos=out_pos, inputs=inputs, steps=steps, value=value,
         out_t=ctype(out.dtype), acc_t=ctype(parts["acc"]), init=parts["init"], combine=parts["combine"],
         result=result, needs_nonempty=needs_nonempty and bool(reduced), empty_message=empty,
-        bad_message=BAD_MESSAGE))
+        bad_message=BAD_MESSAGE, vec=vec))
     ins = "".join(f", &{ctx.name(v)}" for v in node.inputs)
     return f"GC_TRY({name}(st, {node_label(node)}, &{ctx.name(out)}, &{ctx.buf(out)}, {ctx.reuse(out)}{ins}));"
