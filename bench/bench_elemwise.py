@@ -5,6 +5,7 @@ Run: .venv/bin/python bench/bench_elemwise.py [--n 10000000]"""
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 from pathlib import Path
 
@@ -13,30 +14,15 @@ import numpy as np
 import graphc as gc
 from harness import Timing, best_time, table
 
-TRIAD = r"""
-#include <stdint.h>
-#include <omp.h>
-void triad(float *restrict a, const float *restrict b, const float *restrict c, float s, int64_t n) {
-    #pragma omp parallel
-    {
-        int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-        int64_t lo = n * t / nt, hi = n * (t + 1) / nt;
-        #pragma omp simd
-        for (int64_t i = lo; i < hi; ++i) a[i] = b[i] + s * c[i];
-    }
-}
-"""
-
-
 def triad_function():
     """The triad loop compiled with the same compiler and flags as graphc's generated code."""
     import cffi
     from graphc.toolchain.compiler import toolchain
     work = Path(tempfile.mkdtemp(prefix="graphc-triad-"))
-    (work / "triad.c").write_text(TRIAD)
+    (work / "triad.c").write_text(Path(__file__).with_name("triad.c").read_text())
     toolchain().compile_shared(work / "triad.c", work / "triad.so")
     ffi = cffi.FFI()
-    ffi.cdef("void triad(float *, const float *, const float *, float, int64_t);")
+    ffi.cdef("void triad(float *, const float *, const float *, float, int64_t, int);")
     lib = ffi.dlopen(str(work / "triad.so"))
     return ffi, lib
 
@@ -66,7 +52,7 @@ def main() -> None:
     ffi, lib = triad_function()
     a, b, c = np.empty(n, np.float32), rng.random(n, dtype=np.float32), rng.random(n, dtype=np.float32)
     pa, pb, pc = (ffi.from_buffer("float[]", v) for v in (a, b, c))
-    triad_s = best_time(lambda: lib.triad(pa, pb, pc, 3.0, n))
+    triad_s = best_time(lambda: lib.triad(pa, pb, pc, 3.0, n, os.cpu_count() or 1))
     bandwidth = 12 * n / triad_s
     rows = [Timing("STREAM triad (C, same flags)", triad_s, f"{bandwidth / 1e9:.1f} GB/s")]
     for name, fn in [("graphc fused", lambda: fused(xv, yv)), ("graphc unfused (exclude fusion)",

@@ -15,22 +15,25 @@ class Timing:
 
 
 def best_time(fn: Callable[[], object], repeat: int = 7, min_seconds: float = 0.2) -> float:
-    """The best per-call time over ``repeat`` rounds, each long enough to be measurable."""
+    """The best per-call time over at least ``repeat`` rounds, and over as many more as fit in ``min_seconds``:
+    on a shared machine the fastest round is the one nothing else interrupted, so short rounds and many of them
+    find it. A round makes enough calls to last a millisecond, so fast calls are timed in batches."""
     fn()
+
+    def round_(calls: int) -> float:
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        return time.perf_counter() - start
+
     calls = 1
-    while True:
-        start = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        if time.perf_counter() - start >= min_seconds / repeat or calls >= 1 << 20:
-            break
+    while (elapsed := round_(calls)) < 1e-3 and calls < 1 << 20:
         calls *= 2
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        best = min(best, (time.perf_counter() - start) / calls)
+    best, rounds = elapsed / calls, 1
+    deadline = time.perf_counter() + min_seconds
+    while rounds < repeat or time.perf_counter() < deadline:
+        best = min(best, round_(calls) / calls)
+        rounds += 1
     return best
 
 
