@@ -23,7 +23,9 @@ import graphc as gc
 from harness import Timing, best_time, table
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from train_digits import build, glorot, load_data  # noqa: E402
+from bench.systems.numpy_sys import mlp_step  # noqa: E402
 
 LR = 0.1
 CANDIDATES = {"graphc, optimizer on": {}, "graphc, on without gemm": {"exclude": ["gemm"]},
@@ -36,26 +38,8 @@ def init(sizes: list[int], seed: int = 0) -> list[tuple[np.ndarray, np.ndarray]]
 
 
 def numpy_step(params: list[tuple[np.ndarray, np.ndarray]], x: np.ndarray, y: np.ndarray, lr: float) -> float:
-    """The same step by hand: tanh layers, softmax cross-entropy, backpropagation, SGD in place; returns the loss."""
-    acts = [x]
-    for k, (W, b) in enumerate(params):
-        z = acts[-1] @ W + b
-        acts.append(np.tanh(z) if k + 1 < len(params) else z)
-    z = acts[-1] - acts[-1].max(axis=1, keepdims=True)
-    log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-    rows = np.arange(len(y))
-    loss = -log_p[rows, y].mean()
-    g = np.exp(log_p)
-    g[rows, y] -= 1
-    g /= len(y)
-    for k in reversed(range(len(params))):
-        W, b = params[k]
-        gW, gb = acts[k].T @ g, g.sum(axis=0)
-        if k:
-            g = (g @ W.T) * (1 - acts[k] ** 2)
-        W -= lr * gW
-        b -= lr * gb
-    return float(loss)
+    """The same step by hand, in place on the (W, b) pairs (the suite's numpy system); returns the loss."""
+    return mlp_step([a for pair in params for a in pair], x, y, lr)
 
 
 def compiled_step(sizes: list[int], **options):

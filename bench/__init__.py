@@ -1,0 +1,1 @@
+"""The benchmark suite: graphc against numpy, PyTensor, JAX and torch.compile. Run ``python -m bench --help``."""
