@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test demo aot gpu-check fuzz sanitize clean
+.PHONY: venv test demo aot gpu-check fuzz sanitize bench clean
 
 venv: $(STAMP)
 
@@ -31,6 +31,18 @@ gpu-check: $(STAMP)  # on a machine with an NVIDIA GPU: every op vs numpy, digit
 
 fuzz: $(STAMP)  # the long differential fuzz run: random graphs vs numpy, py, c, c without each pass, gradients
 	$(PY) -m tests.fuzz --graphs $${GRAPHS:-10000}
+
+# graphc against numpy, PyTensor, JAX and torch.compile (bench/__main__.py); quick mode, under 5 minutes on 2 cores.
+# The peers install into .venv here only, one by one from bench/requirements.txt: one that fails to install leaves
+# its rows "not installed" (and is tried again next time) while the others run.
+BENCH_STAMP := $(VENV)/.bench-installed
+$(BENCH_STAMP): $(STAMP) bench/requirements.txt
+	@ok=1; for req in $$(sed -e 's/#.*//' bench/requirements.txt); do \
+	    $(PY) -m pip install -q "$$req" || { ok=0; echo "bench: $$req did not install; its rows will say so"; }; \
+	done; test $$ok = 0 || touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
+	$(PY) -m bench --quick --json bench-results.json --plot bench-results.png
 
 # Generated C built with AddressSanitizer and UndefinedBehaviorSanitizer (float->int casts included), run on a
 # representative subset. Python is not instrumented, so ASan's runtime is preloaded; Python's own allocations are
