@@ -290,10 +290,13 @@ class _Inc(Op):
     def perform(self, node, inputs):
         x, y, *index = inputs
         out = x.copy()
+        where = self.numpy_index(index)
         if self.set_instead_of_inc:
-            out[self.numpy_index(index)] = y
+            out[where] = y
         else:
-            np.add.at(out, self.numpy_index(index), y)
+            # y is broadcast to the region first: numpy 2.4's add.at adds a value broadcast along a 2-d index's
+            # leading dim only once per position (np.add.at(z, [[0, 1], [0, 1]], [1., 2.]) gives [1, 2], not [2, 4])
+            np.add.at(out, where, np.broadcast_to(y, out[where].shape))
         return [out]
 
     def infer_shape(self, node, input_shapes):

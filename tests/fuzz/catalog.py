@@ -348,8 +348,8 @@ def _written(x: np.ndarray, y, index, add: bool) -> np.ndarray:
     """numpy's x[index] = y (last write wins) or np.add.at, on a copy, in x's dtype."""
     out = x.copy()
     y = np.asarray(y).astype(x.dtype) if isinstance(y, np.ndarray) else y
-    if add:
-        np.add.at(out, index, y)
+    if add:    # y broadcast first, as AdvancedIncSubtensor.perform does (numpy 2.4's add.at misses repeats otherwise)
+        np.add.at(out, index, np.broadcast_to(y, out[index].shape))
     else:
         out[index] = y
     return out

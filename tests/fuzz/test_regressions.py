@@ -61,3 +61,12 @@ def test_integer_power_inside_a_fused_reduction(backend):
     assert got[0] == np.sum(xv ** 2) and got[1] == np.sum(xv ** np.array([1, 2, 3], "int8"))
     with pytest.raises(ValueError, match="negative integer powers"):
         f(xv, np.array([1, -1, 2], "int8"))
+
+
+def test_inc_subtensor_with_a_value_broadcast_over_a_2d_repeated_index_adds_every_time(backend):
+    """seed 1513358432208818060: inc_subtensor(x[[[0, 1], [-2, -1]]], x) on a length-2 x adds x twice, as a loop
+    of single additions does; numpy 2.4's np.add.at (the reference) added it once when the value is broadcast."""
+    x = gc.dvector("x")
+    out = gc.inc_subtensor(gc.transpose(x, (0,))[(np.array([[0, 1], [-2, -1]]),)], x) ** 3
+    value = np.array([0.03204887763183395, 9.0, -0.3841197748106602])[::2]
+    np.testing.assert_allclose(gc.function([x], out, backend=backend)(value), (3 * value) ** 3)
