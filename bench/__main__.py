@@ -27,7 +27,7 @@ from bench.systems import COMPILED, SYSTEMS
 
 ROOT = Path(__file__).resolve().parent.parent
 MODES: dict[str, dict[str, Any]] = {
-    "quick": {"processes": 3, "compile_processes": 1, "repeat": 5, "min_seconds": 0.05, "timeout": 300},
+    "quick": {"processes": 3, "compile_processes": 1, "repeat": 5, "min_seconds": 0.1, "timeout": 300},
     "full": {"processes": 5, "compile_processes": 3, "repeat": 20, "min_seconds": 0.3, "timeout": 900},
 }
 IMPORTS = {"graphc": "graphc", "numpy": "numpy", "pytensor": "pytensor", "pytensor-c": "pytensor", "jax": "jax",

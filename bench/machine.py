@@ -43,6 +43,12 @@ def measure(lib_path: str, best_time: Callable[[Callable[[], object]], float]) -
     A = rng.standard_normal((2048, 2048), dtype=np.float32)
     out["sgemm"] = {"value": 2 * 2048 ** 3 / best_time(lambda: A @ A) / 1e9, "unit": "GFLOP/s"}
     out["mlp_gemms"] = {"value": best_time(mlp_gemms()), "unit": "s"}
+    try:  # the same on one thread: when that is faster, the second core was busy with other work
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return out
+    with threadpool_limits(1, user_api="blas"):
+        out["mlp_gemms_1t"] = {"value": best_time(mlp_gemms()), "unit": "s"}
     return out
 
 
