@@ -89,14 +89,15 @@ def render(info: dict, systems: dict) -> str:
     cpu = info["machine"]
     versions = ", ".join(f"{systems[k]['label']} {systems[k].get('version') or '(not installed)'}" for k in keys)
     settings = info["settings"]
-    out = [f"graphc benchmarks, {info['mode']} mode, {info['date']}",
-           "", f"Machine: {cpu['model']}, {cpu['cores']} cores, Python {cpu['python']}, {cpu['platform']}",
-           f"Systems: {versions}",
-           f"Load average (1 min) at start and end: {info['load'][0]:.1f}, {info['load'][1]:.1f} on "
+    out = [f"**graphc benchmarks, {info['mode']} mode, {info['date']}**", "",
+           f"- Machine: {cpu['model']}, {cpu['cores']} cores, Python {cpu['python']}, {cpu['platform']}",
+           f"- Systems: {versions}",
+           f"- Load average (1 min) at start and end: {info['load'][0]:.1f}, {info['load'][1]:.1f} on "
            f"{cpu['cores']} cores (work outside the benchmark slows multi-threaded calls and adds noise)",
-           f"Each figure: the median over {settings['processes']} fresh processes (compile times: "
-           f"{settings['compile_processes']}) of each process's best of {settings['repeat']} timed repetitions "
-           f"after a warm-up; ratios are peer time / graphc time (> 1: graphc is faster). float32 throughout.", ""]
+           f"- Each figure: the median over {settings['processes']} fresh processes (compile times: "
+           f"{settings['compile_processes']}) of each process's best timed repetition (at least "
+           f"{settings['repeat']}, more while {settings['min_seconds']} s last) after a warm-up; ratios are peer "
+           f"time / graphc time (> 1: graphc is faster). float32 throughout.", ""]
     machine = systems["machine"]
     out += ["### Machine limits (measured in this run)", ""]
     out += _table(["measure", "value"], [[label, _cell(machine, key)] for key, label in MACHINE_ROWS]) + [""]
