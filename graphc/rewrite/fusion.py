@@ -112,6 +112,56 @@ def _fused_node(group: _Group, fgraph: FunctionGraph) -> tuple[Apply, list[Varia
     return FusedElemwise(composite).make_node(*externals), exported
 
 
+MAX_RECOMPUTED = 4
+
+
+def _private_chain(value: Variable, fgraph: FunctionGraph) -> list[Apply]:
+    """The elementwise nodes computing ``value`` that a reduction could recompute as it reads: ``value``'s producer
+    and, towards the inputs, producers of the same shape read by nothing else (at most MAX_RECOMPUTED nodes)."""
+    chain: list[Apply] = []
+    frontier = [value.owner]
+    while frontier:
+        node = frontier.pop(0)
+        if node is None or not isinstance(node.op, Elemwise) or len(chain) == MAX_RECOMPUTED:
+            continue
+        out = node.outputs[0]
+        if out.ndim != value.ndim or any(s == 1 and r != 1 for s, r in zip(out.type.shape, value.type.shape)):
+            continue
+        if chain and len(fgraph.clients[out]) != 1:
+            continue
+        chain.append(node)
+        frontier.extend(v.owner for v in node.inputs)
+    return chain
+
+
+@register_pass("recompute_for_reductions", 49, ["fusion", "fast_run"])
+def recompute_for_reductions(fgraph: FunctionGraph, record: PassRecord) -> int:
+    """A reduction of an elementwise result that is also read elsewhere gets its own copy of the few elementwise
+    nodes computing it, so that fusion_reduce computes them inside the reduction and the other readers fuse with
+    the originals. Softmax, ``e = exp(x - m); e / sum(e)``, then reads x twice instead of writing e and reading it
+    twice: recomputing exp costs less than an array's trip through memory. Runs after the last merge, which would
+    undo it."""
+    pairs: list[tuple[Variable, Variable]] = []
+    for node in fgraph.toposort():
+        if not isinstance(node.op, Reduce) or len(fgraph.clients[node.inputs[0]]) < 2:
+            continue
+        chain = _private_chain(node.inputs[0], fgraph)
+        if not chain:
+            continue
+        copies: dict[int, Variable] = {}
+        for member in reversed(chain):    # inputs first
+            inputs = [copies.get(id(v), v) for v in member.inputs]
+            copies[id(member.outputs[0])] = member.clone_with_new_inputs(inputs).outputs[0]
+        copy = node.clone_with_new_inputs([copies[id(node.inputs[0])]]).outputs[0]
+        if copy.type != node.outputs[0].type:
+            continue
+        pairs.append((node.outputs[0], copy))
+        record.count("elementwise nodes recomputed", len(chain))
+    if pairs:
+        fgraph.replace_all(pairs, reason="recompute_for_reductions")
+    return len(pairs)
+
+
 @register_pass("fusion", 50, ["fusion", "fast_run"])
 def fuse_elementwise(fgraph: FunctionGraph, record: PassRecord) -> int:
     order = fgraph.toposort()
@@ -130,6 +180,8 @@ def fuse_elementwise(fgraph: FunctionGraph, record: PassRecord) -> int:
             record.note(f"group ending in {root.op} not fused: its fused types differ from the originals")
             continue
         taken.update(id(n) for n in group.nodes)
+        for old, new in zip(exported, node.outputs):
+            new.name = new.name or old.name     # a name the user gave stays visible in dprint
         pairs.extend(zip(exported, node.outputs))
         fused += 1
         record.count("groups")
