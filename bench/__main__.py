@@ -104,8 +104,8 @@ def run(keys: list[str], mode: dict, only: list[str]) -> dict:
     if not only or "compile" in only:
         for r in range(mode["compile_processes"]):
             fresh = Path(tempfile.mkdtemp(prefix="cold-", dir=work))
-            for phase in ("cold", "warm"):
-                for key in compiled:
+            for key in compiled:  # warm right after cold: nothing may change the system's sources in between
+                for phase in ("cold", "warm"):
                     one(key, phase, r, cache_env(key, fresh), compile_only=True, check=False)
     imports: dict[str, list[float]] = {}
     if not only or "import" in only:
