@@ -41,7 +41,10 @@ $(BENCH_STAMP): $(STAMP) bench/requirements.txt
 	    $(PY) -m pip install -q "$$req" || { ok=0; echo "bench: $$req did not install; its rows will say so"; }; \
 	done; test $$ok = 0 || touch $(BENCH_STAMP)
 
+# graphc is installed editable, so unlike the peers (whose bytecode pip compiled at install) its modules would be
+# compiled again in every benchmark process where PYTHONDONTWRITEBYTECODE is set: compile them once, as pip would.
 bench: $(BENCH_STAMP)
+	$(PY) -m compileall -q graphc
 	$(PY) -m bench --quick --json bench-results.json --plot bench-results.png
 
 # Generated C built with AddressSanitizer and UndefinedBehaviorSanitizer (float->int casts included), run on a
