@@ -98,6 +98,7 @@ typedef struct {
     Py_ssize_t n_in, n_out;
     InputSpec *inputs;
     PyArray_Descr **out_dtypes;
+    gc_array *last_outputs;    /* each output's shape in the last call (ndim -1 before the first): the likely next */
 } Caller;
 
 static void caller_dealloc(Caller *self) {
@@ -109,6 +110,7 @@ static void caller_dealloc(Caller *self) {
     for (Py_ssize_t k = 0; k < self->n_out && self->out_dtypes; ++k) Py_XDECREF(self->out_dtypes[k]);
     PyMem_Free(self->inputs);
     PyMem_Free(self->out_dtypes);
+    PyMem_Free(self->last_outputs);
     Py_XDECREF(self->library);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
@@ -126,7 +128,9 @@ static int caller_init(Caller *self, PyObject *args, PyObject *kwargs) {
     self->n_out = PySequence_Fast_GET_SIZE(out_seq);
     self->inputs = PyMem_Calloc((size_t)self->n_in + 1, sizeof(InputSpec));
     self->out_dtypes = PyMem_Calloc((size_t)self->n_out + 1, sizeof(PyArray_Descr *));
-    if (!self->inputs || !self->out_dtypes) { PyErr_NoMemory(); goto done; }
+    self->last_outputs = PyMem_Calloc((size_t)self->n_out + 1, sizeof(gc_array));
+    if (!self->inputs || !self->out_dtypes || !self->last_outputs) { PyErr_NoMemory(); goto done; }
+    for (Py_ssize_t k = 0; k < self->n_out; ++k) self->last_outputs[k].ndim = -1;
     for (Py_ssize_t i = 0; i < self->n_in; ++i) {
         InputSpec *spec = &self->inputs[i];
         PyObject *dtype, *shape, *filter, *name;
@@ -234,18 +238,69 @@ static void offer(PyObject *old, PyArrayObject **ins, Py_ssize_t n_in, gc_array 
     describe(arr, desc);
 }
 
-static void free_capsule(PyObject *capsule) { free(PyCapsule_GetPointer(capsule, NULL)); }
+/* ---- recycled output buffers ----------------------------------------------------------------------------
+ * A large output's memory goes back to a small pool when its last array dies, and the next call whose output has
+ * that size writes straight into it (offered to graphc_run as a caller buffer): fresh memory from the system
+ * costs a page fault and the zeroing of every page, as much as the kernel's own pass over the data. Used with the
+ * GIL held only. */
+enum { POOL_SLOTS = 8 };
+#define POOL_MIN_BYTES ((size_t)1 << 20)
+#define POOL_MAX_BYTES ((size_t)256 << 20)
 
-/* The array for output k: the library's buffer (owned by the array from now on), the reused array, or an empty one. */
-static PyObject *wrap(gc_array *desc, PyArray_Descr *dtype, PyObject *reused) {
+static struct { void *data; size_t bytes; } pool[POOL_SLOTS];   /* freed buffers, by size */
+static int pool_count;
+static size_t pool_bytes;
+
+static size_t padded(size_t nbytes) { return (nbytes + 63) / 64 * 64; }   /* as gc_alloc_shape sizes buffers */
+
+static void *pool_take(size_t bytes) {
+    for (int i = 0; i < pool_count; ++i)
+        if (pool[i].bytes == bytes) {
+            void *data = pool[i].data;
+            pool[i] = pool[--pool_count];
+            pool_bytes -= bytes;
+            return data;
+        }
+    return NULL;
+}
+
+static void pool_give(void *data, size_t bytes) {
+    if (bytes >= POOL_MIN_BYTES && pool_count < POOL_SLOTS && pool_bytes + bytes <= POOL_MAX_BYTES) {
+        pool[pool_count].data = data;
+        pool[pool_count++].bytes = bytes;
+        pool_bytes += bytes;
+    } else {
+        free(data);
+    }
+}
+
+typedef struct { void *data; size_t bytes; } Recycled;   /* a buffer offered to one call, and its size */
+
+static void release_capsule(PyObject *capsule) {
+    pool_give(PyCapsule_GetPointer(capsule, NULL), (size_t)(uintptr_t)PyCapsule_GetContext(capsule));
+}
+
+static size_t desc_bytes(const gc_array *desc, const PyArray_Descr *dtype) {
+    size_t n = (size_t)PyDataType_ELSIZE(dtype);
+    for (int d = 0; d < desc->ndim; ++d) n *= (size_t)desc->shape[d];
+    return padded(n);
+}
+
+/* The array for output k: the library's buffer or the recycled one it wrote into (owned by the array from now
+ * on), the reused array (borrow=True), or an empty one. */
+static PyObject *wrap(gc_array *desc, PyArray_Descr *dtype, PyObject *reused, void *recycled) {
     npy_intp shape[GC_MAX_NDIM];
     for (int d = 0; d < desc->ndim; ++d) shape[d] = (npy_intp)desc->shape[d];
-    if (!desc->owned) {
+    if (!desc->owned && !(recycled && desc->data == recycled)) {
         if (reused && desc->data && desc->data == PyArray_BYTES((PyArrayObject *)reused)) return Py_NewRef(reused);
         return PyArray_Zeros(desc->ndim, shape, (PyArray_Descr *)Py_NewRef(dtype), 0);   /* a size-0 result */
     }
-    PyObject *owner = PyCapsule_New(desc->data, NULL, free_capsule);
-    if (!owner) { free(desc->data); return NULL; }
+    PyObject *owner = PyCapsule_New(desc->data, NULL, release_capsule);
+    if (!owner || PyCapsule_SetContext(owner, (void *)(uintptr_t)desc_bytes(desc, dtype)) < 0) {
+        Py_XDECREF(owner);
+        free(desc->data);
+        return NULL;
+    }
     PyObject *arr = PyArray_NewFromDescr(&PyArray_Type, (PyArray_Descr *)Py_NewRef(dtype), desc->ndim, shape, NULL,
                                          desc->data, NPY_ARRAY_CARRAY, NULL);
     if (!arr || PyArray_SetBaseObject((PyArrayObject *)arr, owner) < 0) {
@@ -309,6 +364,18 @@ static PyObject *caller_run(Caller *self, PyObject *const *argv, Py_ssize_t argc
     if (reused && PySequence_Fast_GET_SIZE(reused) == self->n_out)
         for (Py_ssize_t k = 0; k < self->n_out; ++k)
             offer(PySequence_Fast_GET_ITEM(reused, k), arrays, self->n_in, &outs[k]);
+    Recycled recycled_local[LOCAL] = {{0}};
+    Recycled *recycled = self->n_out <= LOCAL ? recycled_local : PyMem_Calloc((size_t)self->n_out, sizeof(Recycled));
+    if (!recycled) { Py_XDECREF(reused); PyErr_NoMemory(); goto done; }
+    for (Py_ssize_t k = 0; k < self->n_out && !reused; ++k) {
+        const gc_array *last = &self->last_outputs[k];
+        if (last->ndim < 0) continue;
+        recycled[k].bytes = desc_bytes(last, self->out_dtypes[k]);
+        if ((recycled[k].data = pool_take(recycled[k].bytes)) == NULL) continue;
+        outs[k] = *last;
+        outs[k].data = recycled[k].data;
+        outs[k].owned = 0;
+    }
     gc_status status;
     int rc;
     Py_BEGIN_ALLOW_THREADS
@@ -320,15 +387,21 @@ static PyObject *caller_run(Caller *self, PyObject *const *argv, Py_ssize_t argc
         for (Py_ssize_t k = 0; k < self->n_out; ++k) {
             PyObject *old = reused && PySequence_Fast_GET_SIZE(reused) == self->n_out
                                 ? PySequence_Fast_GET_ITEM(reused, k) : NULL;
-            PyObject *out = wrap(&outs[k], self->out_dtypes[k], old);
+            int wrote_recycled = recycled[k].data && !outs[k].owned && outs[k].data == recycled[k].data;
+            PyObject *out = wrap(&outs[k], self->out_dtypes[k], old, recycled[k].data);
+            if (wrote_recycled) recycled[k].data = NULL;     /* the array owns it now (or wrap freed it) */
             if (!out) {   /* free what the remaining outputs own */
                 for (Py_ssize_t j = k + 1; j < self->n_out; ++j) if (outs[j].owned) free(outs[j].data);
                 Py_CLEAR(result);
                 break;
             }
             PyList_SET_ITEM(result, k, out);
+            self->last_outputs[k] = outs[k];
         }
     }
+    for (Py_ssize_t k = 0; k < self->n_out; ++k)    /* offered but not written into: back to the pool */
+        if (recycled[k].data) pool_give(recycled[k].data, recycled[k].bytes);
+    if (recycled != recycled_local) PyMem_Free(recycled);
     Py_XDECREF(reused);
 done:
     for (Py_ssize_t i = 0; i < admitted; ++i) Py_DECREF(arrays[i]);

@@ -58,3 +58,24 @@ def test_results_own_their_memory_and_outlive_the_function():
     e += 1                                   # the buffer is still ours to write
     np.testing.assert_allclose(e, np.exp(a) + 1)
     np.testing.assert_allclose(s, a.sum(axis=0))
+
+
+def test_recycled_output_memory_is_never_shared_with_a_live_array():
+    """A large output's buffer goes back to a pool when its last array dies and the next call of that size writes
+    into it: arrays (and views) still alive are never written, and a change of shape is still right."""
+    x = gc.fmatrix("x")
+    f = gc.function([x], [x * 2, x.sum(axis=1)])
+    a = np.random.default_rng(5).standard_normal((512, 1024), dtype=np.float32)    # 2 MB outputs
+    kept, _ = f(a)
+    view = f(a + 1)[0][::2]                       # the array dies, its view keeps the memory
+    for k in range(4):
+        b = a + k
+        got, total = f(b)
+        np.testing.assert_array_equal(got, b * 2)
+        np.testing.assert_allclose(total, b.astype(np.float64).sum(axis=1), rtol=1e-5, atol=1e-4)
+        assert not np.shares_memory(got, kept) and not np.shares_memory(got, view)
+    np.testing.assert_array_equal(kept, a * 2)
+    np.testing.assert_array_equal(view, ((a + 1) * 2)[::2])
+    for shape in [(256, 1024), (1024, 1024), (512, 1024)]:      # sizes change: smaller, larger, back
+        b = np.ones(shape, np.float32)
+        np.testing.assert_array_equal(f(b)[0], b * 2)
