@@ -75,3 +75,18 @@ def test_fused_reduce_with_a_broadcast_column_matches_numpy():
     with np.errstate(all="ignore"):
         for got, want in zip(f(x), reference(x)):
             _check(got, want)
+
+
+def test_an_input_broadcast_by_its_type_is_read_once_per_row():
+    """``m`` of static shape (n, 1) is loaded once a row in the vectorized path (not spread over a buffer)."""
+    a = gc.fmatrix("a")
+    m = gc.tensor("m", "float32", shape=(None, 1))
+    f = gc.function([a, m], [gc.exp(a - m).sum(axis=1), gc.max(a * m, axis=-1)])
+    assert "const float32_t r1 = p1[o1];" in f.program.source
+    x = np.random.default_rng(6).standard_normal((6, 2050)).astype(np.float32)
+    mv = x.max(axis=1, keepdims=True)
+    mv[2] = np.nan
+    s, mx = f(x, mv)
+    with np.errstate(invalid="ignore"):
+        _check(s, np.exp(x - mv).astype(np.float64).sum(axis=1).astype(np.float32))
+        _check(mx, np.max(x * mv, axis=-1))

@@ -83,6 +83,7 @@ class CProgram:
     @property
     def source(self) -> str:
         """The generated C: the unit with the entry point, then any units of kernels compiled beside it."""
+        from graphc.toolchain.cache import SOURCE
         units = [self.entry / SOURCE] + sorted(self.entry.glob("kernels*.c"), key=lambda p: int(p.stem[7:]))
         return "\n".join(path.read_text() for path in units)
 

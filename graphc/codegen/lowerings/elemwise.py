@@ -11,26 +11,29 @@ from graphc.ops.fused import Composite, FusedElemwise
 BAD_MESSAGE = "Integers to negative integer powers are not allowed."
 
 
-READS = {"flat": "p{k}[i]", "strided": "p{k}[o{k}]"}
-"""How the kernels' loops read input k: along a unit-stride row (pointers already offset), or at an offset."""
+READS = {"flat": "p{k}[i]", "strided": "p{k}[o{k}]", "row": "p{k}[o{k}]"}
+"""How the kernels' loops read input k: along a unit-stride row (pointers already offset), or at an offset; "row"
+reads as "strided" except the inputs that hold one value per row (``r{k}``, loaded before the row's loop)."""
 
 
-def _ref(ref: int, node: Apply, mode: str) -> str:
+def _ref(ref: int, node: Apply, mode: str, row_scalars: frozenset[int]) -> str:
     n = len(node.inputs)
     if ref >= n:
         return f"t{ref - n}"
     if node.inputs[ref].ndim == 0:
         return f"a{ref}s"
+    if mode == "row" and ref in row_scalars:
+        return f"r{ref}"
     return READS[mode].format(k=ref)
 
 
-def program_steps(c: Composite, node: Apply) -> list[dict]:
+def program_steps(c: Composite, node: Apply, row_scalars: frozenset[int] = frozenset()) -> list[dict]:
     """Each step's C expression for every way the kernels read their inputs (see READS)."""
     steps = []
     for j, s in enumerate(c.steps):
         expr = {}
         for mode in READS:
-            args = [f"(({ctype(lt)}){_ref(a, node, mode)})" for a, lt in zip(s.args, s.loop)]
+            args = [f"(({ctype(lt)}){_ref(a, node, mode, row_scalars)})" for a, lt in zip(s.args, s.loop)]
             expr[mode] = c_expr(s.op, args, list(s.loop), s.dtype)
         steps.append({"j": j, "ctype": ctype(s.dtype), "expr": expr})
     return steps

@@ -69,7 +69,13 @@ def lower_fused_reduce(node: Apply, ctx: CContext) -> str:
     nd = op._value_type(node.inputs).ndim
     parts = _reduce_parts(op.reduce, value_dtype, op.reduce.dtype)
     value = float_to_int(f"t{c.outputs[0] - len(node.inputs)}", value_dtype, parts["acc"])
-    return _emit(node, ctx, op.reduce, nd, program_steps(c, node), value, parts)
+    return _emit(node, ctx, op.reduce, nd, program_steps(c, node, _row_scalars(node, nd)), value, parts)
+
+
+def _row_scalars(node: Apply, nd: int) -> frozenset[int]:
+    """The inputs broadcast along the loop's last dim by their type (size 1 there, as ``m`` in ``exp(x - m)``):
+    one value per row, which the vectorized path loads once a row instead of spreading it over a buffer."""
+    return frozenset(k for k, v in enumerate(node.inputs) if nd and v.ndim and v.type.shape[-1] == 1)
 
 
 def _vector_parts(kind: str, acc: str) -> dict | None:
@@ -122,7 +128,9 @@ def _render(node, ctx, ind, kept, out_dims, out_pos, steps, value, parts, needs_
             result="acc", reduced=None, vec: dict | None = None) -> str:
     out = node.outputs[0]
     reduced = list(reduced if reduced is not None else [d for d in range(ind) if d not in kept])
-    inputs = [{"k": k, "ctype": ctype(v.dtype), "ndim": v.ndim} for k, v in enumerate(node.inputs)]
+    row_scalars = _row_scalars(node, ind)
+    inputs = [{"k": k, "ctype": ctype(v.dtype), "ndim": v.ndim, "row_scalar": k in row_scalars}
+              for k, v in enumerate(node.inputs)]
     key = f"reduce:{node.op.signature()}:{[(v.dtype, v.ndim) for v in node.inputs]}:{out.dtype}"
     name = ctx.helper(key, lambda n: render(
         "reduce.c.j2", name=n, comment=comment.replace("*/", "* /"), ond=out.ndim, ind=ind, out_dims=out_dims,
