@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import stat
-import tempfile
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Callable, Iterator
@@ -109,6 +108,7 @@ def lookup_or_build(key: str, build: Callable[[Path], dict], source: str = SOURC
             shutil.rmtree(entry, ignore_errors=True)
         for stale in shard.glob(f".tmp-{key[:16]}-*"):    # left by a builder that died: we hold the lock now
             shutil.rmtree(stale, ignore_errors=True)
+        import tempfile    # (here: a warm start builds nothing)
         tmp = Path(tempfile.mkdtemp(prefix=f".tmp-{key[:16]}-", dir=shard))
         try:
             meta = dict(build(tmp))

@@ -7,9 +7,7 @@ import hashlib
 import importlib.util
 import os
 import platform
-import shlex
 import shutil
-import subprocess
 import sys
 import sysconfig
 from dataclasses import dataclass
@@ -39,6 +37,7 @@ class Toolchain:
         then linked; the objects are removed."""
         if len(sources) == 1:
             return self.compile_shared(sources[0], output)
+        import subprocess
         objects = [source.with_suffix(".o") for source in sources]
         compile_flags = [flag for flag in self.cflags if flag != "-shared"]
         procs = [subprocess.Popen([self.cc, *compile_flags, "-c", str(source), "-o", str(obj)],
@@ -57,6 +56,7 @@ class Toolchain:
 
 def run_compiler(cmd: list[str]) -> None:
     """Run a compiler command (an argument list, never a shell); its errors become a CompileError."""
+    import subprocess     # (here, not at the top: a warm start runs no compiler and skips the import)
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         raise CompileError(f"C compilation failed ({' '.join(cmd)}):\n{proc.stderr[-8000:]}")
@@ -110,7 +110,15 @@ def toolchain(march: str | None = None, venv_rpath: bool = True) -> Toolchain:
     library must not depend on this machine or this checkout (whoever links it provides OpenBLAS).
     ``config.cflags_extra`` (e.g. sanitizers) is read on every call, so setting it takes effect at once."""
     return _toolchain(config.march if march is None else march, venv_rpath, config.cflags_opt,
-                      tuple(shlex.split(config.cflags_extra)))
+                      _split_flags(config.cflags_extra))
+
+
+def _split_flags(text: str) -> tuple[str, ...]:
+    """Extra compiler flags as the shell would split them (quotes allowed); shlex only when there are any."""
+    if not text.strip():
+        return ()
+    import shlex
+    return tuple(shlex.split(text))
 
 
 @lru_cache(maxsize=None)
