@@ -5,6 +5,7 @@ import threading
 import time
 
 import numpy as np
+import pytest
 
 import graphc as gc
 
@@ -89,3 +90,22 @@ def test_a_million_calls_do_not_grow_memory():
     for _ in range(1_000_000):
         f(v)
     assert _rss() - before < 2 << 20
+
+
+def test_large_outputs_called_repeatedly_do_not_grow_memory():
+    """Large outputs' memory is recycled (csrc/graphc_callmodule.c): repeated calls, failed calls in between, and
+    changing sizes keep the process's memory bounded."""
+    x, y = gc.fmatrix("x"), gc.fmatrix("y")
+    f = gc.function([x, y], [x + y, x * y])
+    a = np.ones((1024, 1024), np.float32)             # 4 MB per output
+    for _ in range(20):
+        f(a, a)
+    before = _rss()
+    for k in range(300):
+        n = 1024 - (k % 3) * 256
+        out = f(a[:n], a[:n])
+        assert out[0].shape == (n, 1024) and out[0][0, 0] == 2
+        if k % 50 == 0:
+            with pytest.raises(ValueError):
+                f(a, a[:10])
+    assert _rss() - before < 64 << 20
