@@ -17,8 +17,14 @@ $(STAMP): pyproject.toml
 	    $(PY) -m pip install -q -e '.[cuda]' || echo 'graphc: CUDA wheels not installed: the CUDA tests skip their cuBLAS parts'; fi
 	touch $(STAMP)
 
+# The suite, then a representative subset again with the generated C built under AddressSanitizer and
+# UndefinedBehaviorSanitizer (edge semantics, the short fuzz run, the call path, vectorized reductions, threads and
+# fork; `make sanitize` runs the larger set).
+SANITIZE_SUBSET := tests/test_edge_semantics.py tests/fuzz tests/test_call_path.py tests/test_reduce_vectorized.py \
+	tests/test_hostile.py tests/test_codegen_units.py
 test: $(STAMP)
 	GRAPHC_CACHE_DIR=$${GRAPHC_CACHE_DIR:-$(CURDIR)/.graphc-cache/test} $(PY) -m pytest -q -n 2 tests
+	$(MAKE) --no-print-directory sanitize SANITIZE_TESTS="$(SANITIZE_SUBSET)"
 
 demo: $(STAMP)
 	$(PY) examples/train_digits.py
