@@ -21,6 +21,7 @@ from graphc.function import Function
 from graphc.graph.type import TensorType
 from graphc.resources import resource_dir, runtime_headers
 from graphc.toolchain.compiler import Toolchain, toolchain
+from graphc.toolchain.nvcc import NvccToolchain
 
 ENTRY_POINT = "graphc_run"
 RUNTIME_LIBRARIES = ("scipy_openblas", "gomp", "m", "c")
@@ -45,11 +46,12 @@ class Artifacts:
 
     name: str
     files: dict[str, str]
-    toolchain: Toolchain
+    toolchain: Toolchain | NvccToolchain
+    extension: str = "c"    # "cu" for the CUDA backend
 
     @property
     def source(self) -> str:
-        return f"{self.name}.c"
+        return f"{self.name}.{self.extension}"
 
     @property
     def library(self) -> str:
@@ -83,31 +85,52 @@ class Artifacts:
         return out
 
 
-def artifacts(f: Function, name: str, march: str, baked: bool) -> Artifacts:
-    """The artifacts of ``f`` (its optimized graph) for a library called ``lib<name>.so``."""
-    tc = toolchain(march, venv_rpath=False)
-    source = generate(f.fgraph, GRAPHC_VERSION, config.openmp_threshold)
+def artifacts(f: Function, name: str, march: str, baked: bool, backend: str = "c") -> Artifacts:
+    """The artifacts of ``f`` (its optimized graph) for a library called ``lib<name>.so``: C for the CPU, or with
+    ``backend="cuda"`` a .cu source built by nvcc for the SM targets of ``config.cuda_arch`` (``march`` unused)."""
+    if backend == "cuda":
+        from graphc.codegen.cuda import generate as generate_cuda
+        from graphc.toolchain.nvcc import nvcc_toolchain
+        tc: Toolchain | NvccToolchain = nvcc_toolchain()
+        source = generate_cuda(f.fgraph, GRAPHC_VERSION)
+        compiler = {"nvcc": Path(tc.nvcc).name, "cuda_arch": config.cuda_arch,
+                    "flags": [flag for flag in tc.flags if not flag.startswith("-I")]}
+        libraries = runtime_libraries(backend, source)
+    else:
+        tc = toolchain(march, venv_rpath=False)
+        source = generate(f.fgraph, GRAPHC_VERSION, config.openmp_threshold)
+        compiler = {"cc": Path(tc.cc).name, "march": march or None,
+                    "cflags": [flag for flag in tc.cflags if not flag.startswith("-I")],
+                    "ldflags": [flag for flag in tc.ldflags if not flag.startswith("-L")]}
+        libraries = runtime_libraries(backend, source)
+    extension = "cu" if backend == "cuda" else "c"
     inputs, outputs = _signature(f)
-    header = _header(name, inputs, outputs)
+    header = _header(name, inputs, outputs, backend, libraries)
     manifest = {
         "graphc": GRAPHC_VERSION,
         "name": name,
-        "backend": "c",
+        "backend": backend,
         "entry_point": ENTRY_POINT,
-        "files": {"source": f"{name}.c", "header": f"{name}.h", "library": f"lib{name}.so"},
+        "files": {"source": f"{name}.{extension}", "header": f"{name}.h", "library": f"lib{name}.so"},
         "source_sha256": hashlib.sha256(source.encode()).hexdigest(),
         "baked_weights": baked,
-        "compiler": {"cc": Path(tc.cc).name, "march": march or None,
-                     "cflags": [flag for flag in tc.cflags if not flag.startswith("-I")],
-                     "ldflags": [flag for flag in tc.ldflags if not flag.startswith("-L")]},
-        "runtime_libraries": [f"lib{lib}" for lib in RUNTIME_LIBRARIES],
+        "compiler": compiler,
+        "runtime_libraries": [f"lib{lib}" for lib in libraries],
         "inputs": inputs,
         "outputs": outputs,
     }
-    files = {f"{name}.c": source, f"{name}.h": header}
+    files = {f"{name}.{extension}": source, f"{name}.h": header}
     files.update((h, (resource_dir("csrc") / h).read_text()) for h in runtime_headers(source))
     files[f"{name}.manifest.json"] = json.dumps(manifest, indent=2) + "\n"
-    return Artifacts(name, files, tc)
+    return Artifacts(name, files, tc, extension)
+
+
+def runtime_libraries(backend: str, source: str) -> tuple[str, ...]:
+    """The shared libraries a built library needs at run time (nvcc links the CUDA runtime statically)."""
+    if backend != "cuda":
+        return RUNTIME_LIBRARIES
+    cublas = ("cublas",) if "graphc_cublas.h" in runtime_headers(source) else ()
+    return ("cuda", *cublas, "stdc++", "m", "c")
 
 
 def _signature(f: Function) -> tuple[list[dict], list[dict]]:
@@ -127,7 +150,7 @@ def _describe(name: str | None, type_: TensorType, kind: str) -> dict:
     return {"name": name, "kind": kind, "dtype": type_.dtype, "ndim": type_.ndim, "shape": list(type_.shape)}
 
 
-def _header(name: str, inputs: list[dict], outputs: list[dict]) -> str:
+def _header(name: str, inputs: list[dict], outputs: list[dict], backend: str, libraries: tuple[str, ...]) -> str:
     prefix = c_identifier(name).upper()
     if not prefix or prefix[0].isdigit():
         prefix = f"GRAPHC_{prefix}".rstrip("_")      # a C identifier whatever the name
@@ -152,7 +175,8 @@ def _header(name: str, inputs: list[dict], outputs: list[dict]) -> str:
                           kinds[entry["kind"]]])
         rows.append(_align(table))
     return render("aot_header.h.j2", name=_comment_text(name), version=GRAPHC_VERSION, prefix=prefix,
-                  inputs=rows[0], outputs=rows[1], updates=any(e["kind"] == "update" for e in outputs), enum=enum)
+                  inputs=rows[0], outputs=rows[1], updates=any(e["kind"] == "update" for e in outputs), enum=enum,
+                  cuda=backend == "cuda", libraries=", ".join(f"lib{lib}" for lib in libraries))
 
 
 def _align(table: list[list[str]]) -> list[str]:

@@ -129,9 +129,14 @@ def _emit(data: str | bytes, output: str | None, fmt: str) -> None:
 def cmd_compile(args) -> int:
     """Write (or --check) the ahead-of-time artifacts of a model."""
     from graphc import aot, target
+    from graphc.config import config
     from graphc.toolchain.compiler import portable_march
     if args.backend == "cuda":
-        raise UsageError("--backend cuda is not available yet: this graphc has no CUDA code generator")
+        from graphc.toolchain.nvcc import CudaUnavailable, nvcc_toolchain
+        try:
+            nvcc_toolchain()
+        except CudaUnavailable as exc:
+            raise UsageError(f"--backend cuda: {exc}") from None
     name = args.name or aot.c_identifier(target.default_name(args.target)) or "model"
     if not re.fullmatch(r"[A-Za-z_]\w*", name, re.ASCII):
         raise UsageError(f"--name {name!r}: the artifacts' name must be a C identifier (letters, digits, _)")
@@ -139,15 +144,18 @@ def cmd_compile(args) -> int:
     f = _load(args)
     if args.bake_weights:
         f = target.bake_weights(f)
-    artifacts = aot.artifacts(f, name, march, args.bake_weights)
+    artifacts = aot.artifacts(f, name, march, args.bake_weights, args.backend)
     if args.check:
         return _check(artifacts, Path(args.check), args)
     out = Path(args.out)
     artifacts.write(out)
     _build(artifacts, out, args)
     print(f"wrote {out}/: {', '.join([*artifacts.files, artifacts.library])}")
-    print(f"entry point graphc_run in {artifacts.library} (see {name}.h); "
-          f"CPU target {march or 'compiler default'}; links {', '.join(aot.RUNTIME_LIBRARIES)}")
+    target_text = (f"CUDA targets sm_{', sm_'.join(config.cuda_arch.split(','))}" if args.backend == "cuda"
+                   else f"CPU target {march or 'compiler default'}")
+    libraries = aot.runtime_libraries(args.backend, artifacts.files[artifacts.source])
+    print(f"entry point graphc_run in {artifacts.library} (see {name}.h); {target_text}; "
+          f"links {', '.join(f'lib{lib}' if args.backend == 'cuda' else lib for lib in libraries)}")
     return EXIT_OK
 
 
@@ -160,11 +168,12 @@ def _build(artifacts, out: Path, args) -> None:
         fd, log = tempfile.mkstemp(prefix=f"graphc-{artifacts.name}-", suffix=".log")
         with os.fdopen(fd, "w") as handle:
             handle.write(str(exc) + "\n")
-        print(f"graphc compile: error: the C compiler failed on {artifacts.source} (a graphc bug; please report "
+        print(f"graphc compile: error: the compiler failed on {artifacts.source} (a graphc bug; please report "
               f"it); compiler log: {log}", file=sys.stderr)
         raise Failed from exc
-    _verbose(args, f"compiled {artifacts.library} in {time.perf_counter() - start:.2f} s: "
-                   f"{' '.join([artifacts.toolchain.cc, *artifacts.toolchain.cflags, *artifacts.toolchain.ldflags])}")
+    tc = artifacts.toolchain
+    words = [tc.nvcc, *tc.flags] if artifacts.extension == "cu" else [tc.cc, *tc.cflags, *tc.ldflags]
+    _verbose(args, f"compiled {artifacts.library} in {time.perf_counter() - start:.2f} s: {' '.join(words)}")
 
 
 def _check(artifacts, committed: Path, args) -> int:

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import graphc as gc
+from graphc.toolchain.nvcc import find_nvcc
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = '''
@@ -235,8 +236,6 @@ def test_bake_weights(models, tmp_path):
 
 
 def test_compile_options_refused(models, tmp_path):
-    assert_error(graphc("compile", f"{models}:affine", "--backend", "cuda", "--out", str(tmp_path)), 2,
-                 "--backend cuda is not available yet")
     assert_error(graphc("compile", f"{models}:affine", "--name", "9lives", "--out", str(tmp_path)), 2,
                  "must be a C identifier")
 
@@ -246,7 +245,7 @@ def test_compiler_failure_names_its_log(models, tmp_path):
     cc.write_text("#!/bin/sh\necho 'broken-cc: error: no thanks' >&2\nexit 1\n")
     cc.chmod(0o755)
     proc = graphc("compile", f"{models}:affine", "--out", str(tmp_path / "out"), env={"CC": str(cc)})
-    assert_error(proc, 1, "the C compiler failed on models.c", "compiler log: ")
+    assert_error(proc, 1, "the compiler failed on models.c", "compiler log: ")
     log = Path(proc.stderr.rsplit("compiler log: ", 1)[1].strip())
     assert "no thanks" in log.read_text()
     log.unlink()
@@ -309,3 +308,34 @@ def test_cache_clear_while_a_library_is_in_use(tmp_path, monkeypatch):
     np.testing.assert_allclose(f(np.arange(3.0)), np.exp(np.arange(3.0)) * 3.0)  # loaded: keeps working
     again = gc.function([x], gc.exp(x) * 3.0, backend="c")
     assert again.program.compiled and again(np.zeros(1)).tolist() == [3.0]
+
+
+@pytest.mark.skipif(find_nvcc() is None, reason="nvcc not found: CUDA artifacts cannot be built here")
+def test_compile_cuda_artifacts(models, tmp_path):
+    """--backend cuda writes a .cu source, a header saying inputs and outputs live in device memory, a manifest, and
+    a library nvcc built for one SM target (kept to one for speed); --check then finds them current."""
+    env = {"GRAPHC_FLAGS": "cuda_arch=90"}
+    proc = graphc("compile", f"{models}:step", "--backend", "cuda", "--out", str(tmp_path), env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "CUDA targets sm_90" in proc.stdout
+    for name in ("models.cu", "models.h", "models.manifest.json", "libmodels.so", "graphc_cuda.h"):
+        assert (tmp_path / name).is_file(), name
+    manifest = json.loads((tmp_path / "models.manifest.json").read_text())
+    assert manifest["backend"] == "cuda" and manifest["files"]["source"] == "models.cu"
+    assert manifest["compiler"]["cuda_arch"] == "90" and "libcuda" in manifest["runtime_libraries"]
+    header = (tmp_path / "models.h").read_text()
+    assert "CUDA device memory" in header and "graphc_cuda_free" in header
+    check = graphc("compile", f"{models}:step", "--backend", "cuda", "--check", str(tmp_path), env=env)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
+def test_compile_cuda_without_nvcc_is_a_usage_error(models, tmp_path, monkeypatch, capsys):
+    from graphc import cli
+    from graphc.toolchain import nvcc
+    monkeypatch.setattr(nvcc, "find_nvcc", lambda: None)
+    nvcc._nvcc_toolchain.cache_clear()
+    try:
+        code = cli.main(["compile", f"{models}:affine", "--backend", "cuda", "--out", str(tmp_path)])
+    finally:
+        nvcc._nvcc_toolchain.cache_clear()
+    assert code == 2 and "--backend cuda: nvcc was not found" in capsys.readouterr().err
