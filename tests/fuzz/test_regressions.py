@@ -70,3 +70,17 @@ def test_inc_subtensor_with_a_value_broadcast_over_a_2d_repeated_index_adds_ever
     out = gc.inc_subtensor(gc.transpose(x, (0,))[(np.array([[0, 1], [-2, -1]]),)], x) ** 3
     value = np.array([0.03204887763183395, 9.0, -0.3841197748106602])[::2]
     np.testing.assert_allclose(gc.function([x], out, backend=backend)(value), (3 * value) ** 3)
+
+
+def test_a_fused_output_that_skips_an_empty_input_is_still_computed(backend):
+    """seed 1184491467055973981 (run 2): in one fused kernel, ``x1 - lt(x0, x2)`` with x1 of shape (0, 3) made the
+    shared loop empty, so ``lt(x0, x2)`` of shape (1, 3), also an output, was never written (garbage came back)."""
+    x0, x1, x2 = gc.fvector("x0"), gc.lmatrix("x1"), gc.imatrix("x2")
+    less = gc.lt(x0, x2)
+    f = gc.function([x0, x1, x2], [x1 - less, less, gc.exp(x0) * x2], backend=backend)
+    a = np.array([0.673, -1.879, 0.909], np.float32)
+    b = np.array([[1, 2147483647, -2]], np.int32)
+    diff, got, scaled = f(a, np.zeros((0, 3), np.int64), b)
+    assert diff.shape == (0, 3)
+    np.testing.assert_array_equal(got, np.less(a, b))
+    np.testing.assert_allclose(scaled, np.exp(a) * b, rtol=1e-6)

@@ -39,12 +39,27 @@ def program_steps(c: Composite, node: Apply, row_scalars: frozenset[int] = froze
     return steps
 
 
+def _steps_needed(c: Composite, ref: int) -> list[int]:
+    """The steps computing ``ref``, in program order."""
+    n = len(c.in_dtypes)
+    needed: set[int] = set()
+    pending = [ref]
+    while pending:
+        r = pending.pop()
+        if r >= n and r - n not in needed:
+            needed.add(r - n)
+            pending.extend(c.steps[r - n].args)
+    return sorted(needed)
+
+
 def lower_program(node: Apply, ctx: CContext, c: Composite) -> str:
     n = len(node.inputs)
     nd = max((o.ndim for o in node.outputs), default=0)
     inputs = [{"k": k, "ctype": ctype(v.dtype), "ndim": v.ndim} for k, v in enumerate(node.inputs)]
+    arrays = {k for k, v in enumerate(node.inputs) if v.ndim}
     outputs = [{"m": m, "ctype": ctype(var.dtype), "ndim": var.ndim, "step": ref - n,
-                "deps": sorted(c.depends_on(ref))} for m, (ref, var) in enumerate(zip(c.outputs, node.outputs))]
+                "deps": sorted(c.depends_on(ref)), "partial": not arrays <= c.depends_on(ref),
+                "steps": _steps_needed(c, ref)} for m, (ref, var) in enumerate(zip(c.outputs, node.outputs))]
     # the code depends on the program, dtypes and ranks only: nodes differing in static sizes share a kernel
     key = f"elemwise:{c.signature()}:{[v.ndim for v in node.inputs]}:{[v.ndim for v in node.outputs]}"
     comment = f"{node.op}: {'; '.join(c.text([f'in{k}' for k in range(n)]))}"
