@@ -45,8 +45,7 @@ class Toolchain:
                  for source, obj in zip(sources, objects)]
         failures = [(proc.args, err) for proc, (_, err) in ((p, p.communicate()) for p in procs) if proc.returncode]
         if failures:
-            cmd, err = failures[0]
-            raise CompileError(f"C compilation failed ({' '.join(cmd)}):\n{err[-8000:]}")
+            raise compile_error(*failures[0])
         try:
             run_compiler([self.cc, *self.cflags, *map(str, objects), "-o", str(output), *self.ldflags])
         finally:
@@ -59,7 +58,11 @@ def run_compiler(cmd: list[str]) -> None:
     import subprocess     # (here, not at the top: a warm start runs no compiler and skips the import)
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise CompileError(f"C compilation failed ({' '.join(cmd)}):\n{proc.stderr[-8000:]}")
+        raise compile_error(cmd, proc.stderr)
+
+
+def compile_error(cmd: list[str], stderr: str) -> CompileError:
+    return CompileError(f"C compilation failed ({' '.join(cmd)}):\n{stderr[-8000:]}")
 
 
 @lru_cache(maxsize=1)

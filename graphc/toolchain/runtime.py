@@ -1,5 +1,5 @@
-"""The call path's CPython extension (csrc/graphc_callmodule.c): built on first use for this installation,
-Python and numpy (see ``installation_root``), then imported. Every compiled C function calls through it, so checking and
+"""The call path's CPython extension (csrc/graphc_callmodule.c): built on first use for this installation, Python
+and numpy (see ``installation_root``), then imported. Every compiled C function calls through it, so checking and
 marshalling arguments is one piece of C shared by all of them, not Python code run on every call."""
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def runtime_key() -> str:
 
 @lru_cache(maxsize=1)
 def call_module() -> ModuleType:
-    """The extension module, built into the cache on first use (a fraction of a second) and imported."""
+    """The extension module, built on first use (a fraction of a second) and imported."""
     import numpy as np
     from graphc.toolchain.cache import LIBRARY, installation_root, lookup_or_build
     from graphc.toolchain.compiler import run_compiler, toolchain
