@@ -74,8 +74,9 @@ class Tally:
 
 
 # --- comparing -----------------------------------------------------------------------------------------
-def difference(got, want: np.ndarray, exact: bool) -> str | None:
-    """Why ``got`` is not numpy's ``want`` (None when it is): dtype, shape, values; bit-exact where ``exact``."""
+def difference(got, want: np.ndarray, exact: bool, precision: str | None = None) -> str | None:
+    """Why ``got`` is not numpy's ``want`` (None when it is): dtype, shape, values; bit-exact where ``exact``, else
+    within the tolerance of ``precision`` (the least precise float type the value passed through; default its own)."""
     got = np.asarray(got)
     if got.dtype != want.dtype or got.shape != want.shape:
         return f"got {got.dtype}{got.shape}, numpy {want.dtype}{want.shape}"
@@ -90,7 +91,7 @@ def difference(got, want: np.ndarray, exact: bool) -> str | None:
             inf = np.isinf(want)
             bad |= ~nan & (inf | np.isinf(got)) & (got != want)
             finite = ~nan & ~inf & np.isfinite(got)
-            rtol = RTOL[want.dtype.name]
+            rtol = RTOL[precision or want.dtype.name]
             scale = max(1.0, float(np.max(np.abs(want[finite]), initial=0)))
             with np.errstate(all="ignore"):
                 bad |= finite & (np.abs(got.astype("float64") - want) > rtol * (scale + np.abs(want)))
@@ -139,7 +140,7 @@ def check_values(config: Config, programs: list[Program]) -> list[Failure]:
         p = programs[i]
         for k, got in zip(p.outputs, outs):
             node = p.nodes[k]
-            why = difference(got, node.array, node.exact)
+            why = difference(got, node.array, node.exact, node.precision)
             if why:
                 failures.append(Failure.of("mismatch", config.name, p, f"{node.name}: {why}"))
     return failures

@@ -29,6 +29,7 @@ class Node:
     var: Variable
     exact: bool = True
     source: str = ""            # how it was made, as Python
+    precision: str = "float64"  # the least precise float type its value passed through: the tolerance to compare with
 
 
 @dataclass
@@ -169,7 +170,9 @@ def _try_step(p: Program, rng: random.Random, spec: OpSpec) -> bool:
     if var.dtype != out.dtype.name or var.ndim != out.ndim:
         p.type_errors.append(f"{name} = {text}: graphc {var.type}, numpy {out.dtype}{out.shape}")
     exact = all(n.exact for n in nodes) and (spec.exact or out.dtype.kind != "f")
-    p.nodes.append(Node(name, out, var, exact, f"{name} = {text}"))
+    # a float32 rounding error (e.g. vector math's, within its ulps) stays that large after a cast to float64
+    inexact_float32 = any(not n.exact and n.precision == "float32" for n in nodes) or out.dtype == np.float32
+    p.nodes.append(Node(name, out, var, exact, f"{name} = {text}", "float32" if inexact_float32 else "float64"))
     p.steps.append(Step(spec, args, params))
     return True
 
