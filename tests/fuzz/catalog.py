@@ -335,9 +335,15 @@ SPECS: list[OpSpec] = [
     OpSpec("matmul_self", 1, lambda a: gc.matmul(a, gc.transpose(a, _swap_last(a.ndim))),
            lambda a: np.matmul(a, np.swapaxes(a, -1, -2)), "{0} @ swap_last_two({0})", kinds="iuf",
            exact=False, smooth=True, min_ndim=2),
-    OpSpec("dot", 2, gc.dot, np.dot, "gc.dot({0}, {1})", kinds="iuf", exact=False, smooth=True),
+    OpSpec("dot", 2, gc.dot, lambda a, b: _dot(a, b), "gc.dot({0}, {1})", kinds="iuf", exact=False, smooth=True),
 ]
 BY_NAME = {s.name: s for s in SPECS}
+
+
+def _dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """np.dot as documented: with a 0-d operand it is np.multiply. (np.dot itself scales through BLAS there, which
+    for a zero factor writes zeros over NaNs: np.dot(0.0, [nan]) gives [0.], np.multiply gives [nan].)"""
+    return np.multiply(a, b) if np.ndim(a) == 0 or np.ndim(b) == 0 else np.dot(a, b)
 
 
 def _swap_last(ndim: int) -> tuple[int, ...]:

@@ -84,3 +84,12 @@ def test_a_fused_output_that_skips_an_empty_input_is_still_computed(backend):
     assert diff.shape == (0, 3)
     np.testing.assert_array_equal(got, np.less(a, b))
     np.testing.assert_allclose(scaled, np.exp(a) * b, rtol=1e-6)
+
+
+def test_dot_with_a_scalar_is_multiply_even_for_a_zero_times_nan(backend):
+    """seed 4938987469017340906 (run 3): numpy documents dot with a 0-d operand as multiply, so 0 * NaN is NaN;
+    np.dot itself (BLAS scaling by zero) returns 0 there, and the fuzzer's reference now follows the documentation."""
+    s, v = gc.dscalar("s"), gc.dvector("v")
+    got = gc.function([s, v], gc.dot(s, v), backend=backend)(np.float64(0.0), np.array([np.nan, 1.0]))
+    np.testing.assert_array_equal(np.isnan(got), [True, False])
+    np.testing.assert_array_equal(got[1], 0.0)
