@@ -36,7 +36,8 @@ enum { GC_OK = 0, GC_ERR_VALUE = 1, GC_ERR_INDEX = 2, GC_ERR_MEMORY = 3, GC_ERR_
 
 int graphc_run(gc_status *status, const gc_array *inputs, gc_array *outputs);
 
-/* The entry the Python side calls: a compact form of the inputs, unpacked by code shared by every library.
+/* A compact form of the inputs, unpacked by code shared by every library: what the CUDA backend's Python side
+ * calls (the C backend's call extension, csrc/graphc_callmodule.c, fills gc_array descriptors for graphc_run).
  * data[i] points at input i's first element; meta holds, for each input in turn, its shape then its strides in
  * BYTES (numpy's own form). Strides must be multiples of the itemsize (aligned arrays). If reuse_outputs is 0,
  * the output descriptors are cleared first, so the caller need not reset them between calls. */
